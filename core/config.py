@@ -1,0 +1,75 @@
+"""Settings of the core service, read from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DIR = Path("data")
+EMBEDDED_URL = f"sqlite+aiosqlite:///{EMBEDDED_DIR / 'wangqian.db'}"
+DEV_KEY_FILE = ".dev-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """Settings that must not be used as they are."""
+
+
+class CoreSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = ""
+    # Key for ID-number protection and one-time-code hashing. Required outside the
+    # embedded default: a database that leaves the machine must not carry a known key.
+    secret_key: SecretStr | None = None
+    sms_webhook_url: str = ""
+    sms_webhook_timeout_s: float = 5.0
+    sms_webhook_retries: int = 3
+    seal_days: int = 7
+    termination_reply_days: int = 15
+    university_contact: str = "学校就业指导中心"
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "SECRET_KEY must be at least 32 characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or EMBEDDED_URL
+
+    def key_bytes(self) -> bytes:
+        """The secret key; in the embedded default a generated key kept beside the database."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        if not self.embedded:
+            raise ConfigError(
+                "SECRET_KEY is not set: it is required when DATABASE_URL points at a server"
+            )
+        EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
+        path = EMBEDDED_DIR / DEV_KEY_FILE
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+            log.warning(
+                "generated a development secret key at %s; set SECRET_KEY in production", path
+            )
+        else:
+            log.warning(
+                "using the development secret key at %s; set SECRET_KEY in production", path
+            )
+        return path.read_text().strip().encode()
