@@ -1,0 +1,209 @@
+"""The FAQ engine: a character n-gram TF-IDF index with an edit-distance re-rank.
+
+Questions and knowledge texts are normalised (see `normalize`), cut into CJK character
+unigrams and bigrams, and scored against every phrasing through an inverted index. Three
+lexical signals are blended per phrasing: cosine similarity, how much of the question the
+phrasing explains, and how much of the phrasing the question contains (which finds a
+question buried in a long message). The few best topics are then re-ranked with rapidfuzz's
+`ratio` against their phrasings. Out-of-scope patterns (rent, tickets, exams, chit-chat...)
+are indexed like topics; when one wins or comes close, the engine declines to answer.
+"""
+
+import logging
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.faq import texts
+from bot.faq.knowledge import Knowledge, load_knowledge
+from bot.faq.model import Category, FaqAnswer, Outcome, Topic
+from bot.faq.normalize import Normalizer, char_ngrams, compact
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Weights and thresholds, chosen on tests/faq/eval_tuning.tsv."""
+
+    unigram_weight: float = 0.5
+    w_cosine: float = 1.0
+    w_query_cover: float = 1.0
+    w_phrase_cover: float = 0.5
+    w_ratio: float = 1.0
+    rerank: int = 5
+    answer_at: float = 0.5
+    refuse_below: float = 0.3
+    close_margin: float = 0.05
+    out_of_scope_margin: float = 0.05
+    max_alternatives: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    entry: int
+    weights: dict[str, float]
+    mass: float
+    norm: float
+
+
+class FaqEngine:
+    """Answers graduates' questions from the knowledge base; build once with `load`."""
+
+    def __init__(self, knowledge: Knowledge, settings: MatchSettings | None = None) -> None:
+        self._settings = settings or MatchSettings()
+        self._normalize = Normalizer(knowledge.aliases)
+        self._topics = {topic.id: topic for topic in knowledge.topics}
+        self._categories = knowledge.categories
+        self._entries = knowledge.entries
+        self._build_index()
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        settings: MatchSettings | None = None,
+    ) -> "FaqEngine":
+        """Load a knowledge base (default: the shipped one) and index it."""
+        return cls(load_knowledge(path), settings)
+
+    # browse menu
+
+    def topic(self, topic_id: str) -> Topic:
+        """The topic with this id; raises KeyError for an unknown id."""
+        return self._topics[topic_id]
+
+    def topics(self, category_id: str | None = None) -> tuple[Topic, ...]:
+        """All answerable topics in knowledge-base order, or those of one category."""
+        if category_id is None:
+            return tuple(self._topics.values())
+        for category in self._categories:
+            if category.id == category_id:
+                return tuple(self._topics[t] for t in category.topic_ids)
+        raise KeyError(category_id)
+
+    def categories(self) -> tuple[Category, ...]:
+        """Categories in menu order; each lists its topic ids."""
+        return self._categories
+
+    def related(self, topic: Topic) -> tuple[Topic, ...]:
+        """The topics a topic's answer points to, for "相关问题" buttons."""
+        return tuple(self._topics[t] for t in topic.related)
+
+    # matching
+
+    def answer(self, text: str) -> FaqAnswer:
+        """Answer one question; never raises for odd input."""
+        return self.decide(self.rank(text), self._settings)
+
+    def decide(self, ranked: list[tuple[int, float]], s: MatchSettings) -> FaqAnswer:
+        """Turn a ranking into an answer; separate from `rank` so thresholds can be tuned."""
+        in_scope = [(e, score) for e, score in ranked if self._entries[e].in_scope]
+        best_score = in_scope[0][1] if in_scope else 0.0
+        if not in_scope or best_score < s.refuse_below:
+            return self._unknown(best_score)
+        rivals = [score for e, score in ranked if not self._entries[e].in_scope]
+        if rivals and rivals[0] >= best_score - s.out_of_scope_margin:
+            return self._unknown(best_score)
+        close = [e for e, score in in_scope if score >= best_score - s.close_margin]
+        if best_score >= s.answer_at and len(close) == 1:
+            topic = self._topics[self._entries[close[0]].id]
+            return FaqAnswer(Outcome.ANSWERED, topic, best_score, (), topic.answer)
+        picks = close if len(close) > 1 else [e for e, _ in in_scope]
+        alternatives = tuple(
+            self._topics[self._entries[e].id] for e in picks[: s.max_alternatives]
+        )
+        prompt = texts.ambiguous_text([t.title for t in alternatives])
+        return FaqAnswer(Outcome.AMBIGUOUS, None, best_score, alternatives, prompt)
+
+    def rank(self, text: str) -> list[tuple[int, float]]:
+        """Entries (topics and out-of-scope patterns) with blended scores, best first."""
+        normalized = self._normalize(text)
+        query = Counter(char_ngrams(normalized))
+        if not query:
+            return []
+        s = self._settings
+        q_weights = {
+            g: self._weigh(g, n) * self._idf.get(g, self._unseen_idf) for g, n in query.items()
+        }
+        q_mass = sum(q_weights.values())
+        q_norm = math.sqrt(sum(w * w for w in q_weights.values()))
+        dot: dict[int, float] = defaultdict(float)
+        shared_q: dict[int, float] = defaultdict(float)
+        shared_d: dict[int, float] = defaultdict(float)
+        for gram, qw in q_weights.items():
+            for doc, dw in self._postings.get(gram, ()):
+                dot[doc] += qw * dw
+                shared_q[doc] += qw
+                shared_d[doc] += dw
+        lexical: dict[int, float] = {}
+        for doc, product in dot.items():
+            d = self._docs[doc]
+            score = (
+                s.w_cosine * product / (q_norm * d.norm)
+                + s.w_query_cover * shared_q[doc] / q_mass
+                + s.w_phrase_cover * shared_d[doc] / d.mass
+            )
+            if score > lexical.get(d.entry, 0.0):
+                lexical[d.entry] = score
+        shortlist = sorted(lexical.items(), key=lambda item: item[1], reverse=True)
+        shortlist = shortlist[: s.rerank]
+        query_compact = compact(normalized)
+        scale = s.w_cosine + s.w_query_cover + s.w_phrase_cover + s.w_ratio
+        ranked = []
+        for entry, score in shortlist:
+            match = process.extractOne(query_compact, self._compacts[entry], scorer=fuzz.ratio)
+            ratio = match[1] / 100.0 if match else 0.0
+            ranked.append((entry, (score + s.w_ratio * ratio) / scale))
+        ranked.sort(key=lambda item: item[1], reverse=True)
+        return ranked
+
+    def entry_id(self, entry: int) -> str:
+        """The topic or out-of-scope id of an index entry, for evaluation output."""
+        return self._entries[entry].id
+
+    def _unknown(self, score: float) -> FaqAnswer:
+        return FaqAnswer(Outcome.UNKNOWN, None, score, (), texts.UNKNOWN_REPLY)
+
+    def _weigh(self, gram: str, count: int) -> float:
+        tf = 1.0 + math.log(count)
+        return tf * self._settings.unigram_weight if len(gram) == 1 else tf
+
+    def _build_index(self) -> None:
+        normalized_docs: list[tuple[int, str]] = []
+        self._compacts: list[list[str]] = []
+        for index, entry in enumerate(self._entries):
+            forms = []
+            for text in entry.texts:
+                normalized = self._normalize(text)
+                if normalized:
+                    normalized_docs.append((index, normalized))
+                    forms.append(compact(normalized))
+            self._compacts.append(forms)
+        grams_per_doc = [Counter(char_ngrams(text)) for _, text in normalized_docs]
+        df: Counter[str] = Counter()
+        for grams in grams_per_doc:
+            df.update(grams.keys())
+        total = len(grams_per_doc)
+        self._idf = {g: math.log((total + 1) / (n + 1)) + 1.0 for g, n in df.items()}
+        self._unseen_idf = math.log(total + 1) + 1.0
+        self._docs: list[_Doc] = []
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for (entry, _), grams in zip(normalized_docs, grams_per_doc, strict=True):
+            weights = {g: self._weigh(g, n) * self._idf[g] for g, n in grams.items()}
+            doc = len(self._docs)
+            self._docs.append(
+                _Doc(
+                    entry=entry,
+                    weights=weights,
+                    mass=sum(weights.values()),
+                    norm=math.sqrt(sum(w * w for w in weights.values())),
+                )
+            )
+            for gram, weight in weights.items():
+                self._postings[gram].append((doc, weight))
+        self._postings = dict(self._postings)
+        logger.info("faq index built topics=%d docs=%d", len(self._topics), len(self._docs))
