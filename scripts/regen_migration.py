@@ -1,8 +1,8 @@
 """Regenerate the initial migration from the models (allowed until the first release).
 
 Usage: scripts/dev python scripts/regen_migration.py
-Writes core/storage/migrations/versions/0001_initial.py, then appends the hand-written
-audit-log triggers from 0002 untouched.
+Rewrites core/storage/migrations/versions/0001_initial.py; the later hand-written
+revisions (audit-log triggers and so on) are kept as they are.
 """
 
 from __future__ import annotations
@@ -15,24 +15,34 @@ from sqlalchemy import create_engine
 
 from core.storage.db import MIGRATIONS, alembic_config
 
-TARGET = MIGRATIONS / "versions" / "0001_initial.py"
+VERSIONS = MIGRATIONS / "versions"
+TARGET = VERSIONS / "0001_initial.py"
 
 
 def main() -> None:
     TARGET.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.revision(
-                config, message="initial schema", autogenerate=True, rev_id="0001",
-                head="base",
-            )
-    produced = next((MIGRATIONS / "versions").glob("0001_*.py"))
+        # Later revisions depend on 0001; park them while it is rebuilt.
+        parked = [p.rename(Path(tmp) / p.name) for p in sorted(VERSIONS.glob("0*.py"))]
+        try:
+            generate(Path(tmp))
+        finally:
+            for path in parked:
+                path.rename(VERSIONS / path.name)
+    produced = next(VERSIONS.glob("0001_*.py"))
     if produced != TARGET:
         produced.rename(TARGET)
     print(f"wrote {TARGET}")
+
+
+def generate(tmp: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp / 'empty.db'}")
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.revision(
+            config, message="initial schema", autogenerate=True, rev_id="0001", head="base"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,8 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.domain.states import HELD_STATES
 from core.storage.base import Base
+from core.storage.types import UTCDateTime
 
-TZ = DateTime(timezone=True)
+TZ = UTCDateTime()
 HELD_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in sorted(HELD_STATES)) + ")"
 
 
