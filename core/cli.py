@@ -104,8 +104,11 @@ def build_parser() -> Parser:
     emp = sub.add_parser("employer", parents=[common], help="register an employer")
     emp.add_argument("--name", required=True)
     emp.add_argument("--credit-code", required=True)
-    emp.add_argument("--override-check", action="store_true",
-                     help="admit an early code that fails the check (audited)")
+    emp.add_argument(
+        "--override-check",
+        action="store_true",
+        help="admit an early code that fails the check (audited)",
+    )
     inv = sub.add_parser("invite", parents=[common])
     inv.add_argument("--employer", required=True, help="credit code")
     inv.add_argument("--student", required=True, help="student number")
@@ -146,8 +149,10 @@ async def run(args: argparse.Namespace, core: Core) -> dict[str, Any]:
     if cmd == "init":
         return {"ok": True, "database": core.engine.url.render_as_string(hide_password=True)}
     if cmd == "demo":
-        return {"ok": True, **await seed_demo(core, telegram_user_id=args.telegram_user,
-                                              now=utc_now())}
+        return {
+            "ok": True,
+            **await seed_demo(core, telegram_user_id=args.telegram_user, now=utc_now()),
+        }
     if cmd == "registrations":
         status = RegistrationStatus(args.status) if args.status else None
         rows = await svc.registrations(status)
@@ -161,18 +166,23 @@ async def run(args: argparse.Namespace, core: Core) -> dict[str, Any]:
             view = await svc.reject_registration(actor, graduate_id, args.reason)
         return {"ok": True, "graduate_id": graduate_id, "status": view.status.value}
     if cmd == "employer":
-        eid = await svc.register_employer(args.name, args.credit_code,
-                                          override_check=args.override_check)
+        eid = await svc.register_employer(
+            args.name, args.credit_code, override_check=args.override_check
+        )
         return {"ok": True, "employer_id": eid}
     if cmd == "invite":
         employer = Actor.employer(await svc.employer_by_code(args.employer))
         graduate_id = await svc.find_graduate(args.student, args.university)
         terms = Terms(
-            position=args.position, city=args.city, salary_yuan=args.salary,
-            probation_months=args.probation_months, service_years=args.service_years,
+            position=args.position,
+            city=args.city,
+            salary_yuan=args.salary,
+            probation_months=args.probation_months,
+            service_years=args.service_years,
             penalty_yuan=args.penalty,
             insurance=True if args.insurance is None else args.insurance,
-            insurance_notes=args.insurance_notes or "", other_clauses=args.other_clauses or "",
+            insurance_notes=args.insurance_notes or "",
+            other_clauses=args.other_clauses or "",
         )
         view = await svc.invite(employer, graduate_id, terms, args.respond_by)
         return {"ok": True, "agreement_id": view.id, "token": view.token, "digest": view.digest}
@@ -224,8 +234,13 @@ async def run(args: argparse.Namespace, core: Core) -> dict[str, Any]:
                 view = await svc.refuse_termination(party, args.id)
     else:  # pragma: no cover - argparse restricts the choices
         raise UsageError(f"unknown command {cmd}")
-    return {"ok": True, "agreement_id": view.id, "state": view.state.value,
-            "version": view.version, "digest": view.digest}
+    return {
+        "ok": True,
+        "agreement_id": view.id,
+        "state": view.state.value,
+        "version": view.version,
+        "digest": view.digest,
+    }
 
 
 def _pick(new: Any, old: Any) -> Any:

@@ -35,7 +35,9 @@ def demo_id_number() -> str:
     return first17 + id_check_char(first17)
 
 
-async def seed_demo(core: Core, *, telegram_user_id: int | None, now: datetime) -> dict[str, object]:
+async def seed_demo(
+    core: Core, *, telegram_user_id: int | None, now: datetime
+) -> dict[str, object]:
     """Create the demo university, employer, approved graduate and one open invitation."""
     service = core.service
     university_id = await service.register_university(
@@ -79,9 +81,13 @@ async def seed_demo(core: Core, *, telegram_user_id: int | None, now: datetime) 
             for kind in DocumentKind:
                 s.add(
                     Document(
-                        graduate_id=g.id, kind=kind.value, file_name=f"{kind.value}.png",
-                        content_type="image/png", size=len(TINY_PNG),
-                        sha256=hashlib.sha256(TINY_PNG).hexdigest(), content=TINY_PNG,
+                        graduate_id=g.id,
+                        kind=kind.value,
+                        file_name=f"{kind.value}.png",
+                        content_type="image/png",
+                        size=len(TINY_PNG),
+                        sha256=hashlib.sha256(TINY_PNG).hexdigest(),
+                        content=TINY_PNG,
                         created_at=now,
                     )
                 )
@@ -98,8 +104,10 @@ async def seed_demo(core: Core, *, telegram_user_id: int | None, now: datetime) 
                 await s.flush()
                 s.add(
                     TelegramBinding(
-                        telegram_user_id=telegram_user_id, graduate_id=g.id,
-                        chat_id=telegram_user_id, created_at=now,
+                        telegram_user_id=telegram_user_id,
+                        graduate_id=g.id,
+                        chat_id=telegram_user_id,
+                        created_at=now,
                     )
                 )
         graduate_id = g.id

@@ -57,6 +57,7 @@ from core.storage.models import (
     AuditEntry,
     ChangeRequest,
     CodeChallenge,
+    DeadlineMute,
     CodeFailure,
     Document,
     Employer,
@@ -681,20 +682,75 @@ class AgreementService:
                 .order_by(Agreement.respond_by)
             )
             opened = tuple([await self._summary(s, a) for a in open_rows])
-            deadlines: list[Deadline] = [
-                Deadline(f"回复「{a.employer_name}」的邀请", a.respond_by, a.id)
-                for a in opened
-                if a.respond_by > now
-            ]
-            if held_row is not None and held_row.state == AgreementState.GRADUATE_SIGNED.value:
-                if held_row.seal_by and held_row.seal_by > now:
-                    deadlines.append(Deadline("单位盖章", held_row.seal_by, held_row.id))
-            if view.status in (RegistrationStatus.DRAFT, RegistrationStatus.REJECTED):
-                uni = await s.get(University, g.university_id) if g.university_id else None
-                if uni and uni.registration_deadline and uni.registration_deadline > now:
-                    deadlines.append(Deadline("学校信息确认截止", uni.registration_deadline))
+            deadlines = await self._open_deadlines(s, g, now)
             deadlines.sort(key=lambda d: d.at)
             return StatusView(view, held, opened, deadlines[0] if deadlines else None)
+
+    async def deadlines(self, actor: Actor) -> list[Deadline]:
+        """The acting graduate's open deadlines, soonest first, with their mute flags."""
+        async with self._sessions() as s:
+            g = await self._own_graduate(s, actor)
+            return await self._open_deadlines(s, g, self.now())
+
+    async def mute_deadline(self, actor: Actor, key: str, *, muted: bool = True) -> None:
+        """Stop (or resume) reminders about one of the acting graduate's deadlines.
+
+        Raises NotFound when the key is not one of their open deadlines.
+        """
+        async with self._sessions() as s, s.begin():
+            g = await self._own_graduate(s, actor, lock=True)
+            keys = {d.key for d in await self._open_deadlines(s, g, self.now())}
+            if key not in keys:
+                raise NotFound("这个截止事项已经结束或不存在。")
+            row = await s.scalar(
+                select(DeadlineMute).where(
+                    DeadlineMute.graduate_id == g.id, DeadlineMute.deadline_key == key
+                )
+            )
+            if muted and row is None:
+                s.add(DeadlineMute(graduate_id=g.id, deadline_key=key, created_at=self.now()))
+            elif not muted and row is not None:
+                await s.delete(row)
+
+    async def _open_deadlines(self, s: AsyncSession, g: Graduate, now: datetime) -> list[Deadline]:
+        muted = set(
+            await s.scalars(
+                select(DeadlineMute.deadline_key).where(DeadlineMute.graduate_id == g.id)
+            )
+        )
+        found: list[Deadline] = []
+        rows = await s.scalars(select(Agreement).where(Agreement.graduate_id == g.id))
+        for a in rows:
+            employer = await s.get_one(Employer, a.employer_id)
+            if a.state == AgreementState.INVITED.value and a.respond_by > now:
+                found.append(
+                    Deadline(
+                        f"回复「{employer.name}」的签约邀请", a.respond_by, a.id, f"respond:{a.id}"
+                    )
+                )
+            elif a.state == AgreementState.GRADUATE_SIGNED.value and a.seal_by and a.seal_by > now:
+                found.append(Deadline(f"「{employer.name}」盖章", a.seal_by, a.id, f"seal:{a.id}"))
+            elif (
+                a.state == AgreementState.TERMINATION_REQUESTED.value
+                and a.termination_respond_by
+                and a.termination_respond_by > now
+            ):
+                found.append(
+                    Deadline(
+                        "解约申请的答复", a.termination_respond_by, a.id, f"termination:{a.id}"
+                    )
+                )
+        if g.status in (RegistrationStatus.DRAFT.value, RegistrationStatus.REJECTED.value):
+            uni = await s.get(University, g.university_id) if g.university_id else None
+            if uni and uni.registration_deadline and uni.registration_deadline > now:
+                found.append(
+                    Deadline(
+                        "学校信息确认截止", uni.registration_deadline, None, f"registration:{g.id}"
+                    )
+                )
+        found = [Deadline(d.label, d.at, d.agreement_id, d.key, d.key in muted) for d in found]
+        found.sort(key=lambda d: d.at)
+        return found
 
     # ------------------------------------------------------------------ signing
 

@@ -105,9 +105,15 @@ class AgreementView:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
+    """An open step with a time limit. ``key`` names it for reminders and mutes:
+    ``respond:<agreement>``, ``seal:<agreement>``, ``termination:<agreement>``,
+    ``registration:<graduate>``."""
+
     label: str
     at: datetime
     agreement_id: int | None = None
+    key: str = ""
+    muted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,3 +242,15 @@ class ConversationState(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class DeadlineMute(Base):
+    """A graduate's wish to hear no more reminders about one deadline."""
+
+    __tablename__ = "deadline_mutes"
+    __table_args__ = (UniqueConstraint("graduate_id", "deadline_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    graduate_id: Mapped[int] = mapped_column(ForeignKey("graduates.id"))
+    deadline_key: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(TZ)

@@ -13,7 +13,6 @@ if connection is None:
     raise RuntimeError("run migrations through core.storage.db.migrate or `python -m core init`")
 
 
-
 def render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
     # Our TypeDecorators are plain SQL types underneath; migrations must not import them.
     if kind == "type" and isinstance(obj, UTCDateTime):

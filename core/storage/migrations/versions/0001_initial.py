@@ -123,6 +123,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_agreements_state_respond_by', ['state', 'respond_by'], unique=False)
         batch_op.create_index('uq_agreements_one_held', ['graduate_id'], unique=True, postgresql_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"), sqlite_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"))
 
+    op.create_table('deadline_mutes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('graduate_id', sa.Integer(), nullable=False),
+    sa.Column('deadline_key', sa.String(length=60), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['graduate_id'], ['graduates.id'], name=op.f('fk_deadline_mutes_graduate_id_graduates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deadline_mutes')),
+    sa.UniqueConstraint('graduate_id', 'deadline_key', name=op.f('uq_deadline_mutes_graduate_id'))
+    )
     op.create_table('documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('graduate_id', sa.Integer(), nullable=False),
@@ -255,6 +264,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_documents_graduate_id'))
 
     op.drop_table('documents')
+    op.drop_table('deadline_mutes')
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.drop_index('uq_agreements_one_held', postgresql_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"), sqlite_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"))
         batch_op.drop_index('ix_agreements_state_respond_by')
