@@ -29,17 +29,20 @@ logger = logging.getLogger(__name__)
 class MatchSettings:
     """Weights and thresholds, chosen on tests/faq/eval_tuning.tsv."""
 
-    unigram_weight: float = 0.5
+    unigram_weight: float = 0.8
     w_cosine: float = 1.0
-    w_query_cover: float = 1.0
+    w_query_cover: float = 1.5
     w_phrase_cover: float = 0.5
     w_ratio: float = 1.0
     rerank: int = 5
-    answer_at: float = 0.5
-    refuse_below: float = 0.3
-    close_margin: float = 0.05
-    out_of_scope_margin: float = 0.05
+    answer_at: float = 0.4
+    refuse_below: float = 0.25
+    close_margin: float = 0.02
+    out_of_scope_margin: float = 0.06
     max_alternatives: int = 3
+    partial_from: int = 4
+    partial_min_query: int = 16
+    partial_weight: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +158,7 @@ class FaqEngine:
         scale = s.w_cosine + s.w_query_cover + s.w_phrase_cover + s.w_ratio
         ranked = []
         for entry, score in shortlist:
-            match = process.extractOne(query_compact, self._compacts[entry], scorer=fuzz.ratio)
-            ratio = match[1] / 100.0 if match else 0.0
+            ratio = self._similarity(query_compact, self._compacts[entry]) / 100.0
             ranked.append((entry, (score + s.w_ratio * ratio) / scale))
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
@@ -164,6 +166,24 @@ class FaqEngine:
     def entry_id(self, entry: int) -> str:
         """The topic or out-of-scope id of an index entry, for evaluation output."""
         return self._entries[entry].id
+
+    def _similarity(self, query: str, phrases: list[str]) -> float:
+        """Best edit-distance similarity of the question to one of a topic's phrasings.
+
+        A question much longer than a phrasing is also aligned against it piecewise
+        (partial_ratio), which finds a question buried in a long message. Phrasings shorter
+        than `partial_from` are never aligned that way: a one-character phrasing would match
+        any message containing that character.
+        """
+        s = self._settings
+        match = process.extractOne(query, phrases, scorer=fuzz.ratio)
+        best = match[1] if match else 0.0
+        if s.partial_weight <= 0 or len(query) < s.partial_min_query:
+            return best
+        for phrase in phrases:
+            if s.partial_from <= len(phrase) < len(query) // 2:
+                best = max(best, s.partial_weight * fuzz.partial_ratio(phrase, query))
+        return best
 
     def _unknown(self, score: float) -> FaqAnswer:
         return FaqAnswer(Outcome.UNKNOWN, None, score, (), texts.UNKNOWN_REPLY)
