@@ -57,6 +57,27 @@ End-to-end polling, with the fixtures below (import them into a conftest, or lis
             fake_botapi.push_message(7, "hi")
             await fake_botapi.wait_for("sendMessage")
 
+What a test can use, beyond the pushes (``push_message``, ``push_callback``,
+``push_document``, ``push_photo``, ``push_sticker``, ``push_voice``, ``push_contact``, each
+returning the update id; ``add_user`` sets a user's names):
+
+- ``calls``: every request as ``ApiCall(method, params, at, status, result)``; ``params``
+  has JSON fields decoded and uploads as ``UploadedFile``. ``calls_to(method)`` filters.
+- ``await wait_for("sendMessage" | predicate, timeout=5.0, since=None)``: the first matching
+  call made since the latest push. ``await wait_polling()``: a getUpdates is being held.
+- ``sent_to(chat_id)``: ``SentMessage`` records in their current (edited) state;
+  ``last_text(chat_id)``; ``buttons(chat_id, message_id=None)`` as (text, callback_data).
+- ``blocked_users`` (403), ``fail_next(method, status, description, retry_after, count)``,
+  ``rate_limits`` with ``rate_limited_count``, ``accepted_sends`` and ``send_times()``.
+- ``server_errors``: exceptions inside the fake itself; the fixture fails if any occurred.
+
+What the libraries send: both POST every method. aiogram sends form-urlencoded fields, or
+multipart when uploading, with the file field set to ``attach://<random>`` and the bytes in
+a part of that name (content type application/octet-stream). PTB sends form-urlencoded
+fields (an empty application/octet-stream body when there are none) and multipart uploads
+with the bytes in the field itself, the mime type guessed from the file name. Both send
+nested objects such as ``reply_markup`` as JSON strings; ``calls`` shows them decoded.
+
 Where the fake differs from Telegram on purpose:
 
 - A bare ``&`` that starts no HTML entity is refused with "can't parse entities"; Telegram
@@ -562,6 +583,7 @@ class FakeBotApi:
         self.blocked_users: set[int] = set()
 
         self.calls: list[ApiCall] = []
+        self.server_errors: list[Exception] = []
         self.rate_limited_count = 0
         self.accepted_sends: list[tuple[float, int]] = []
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -926,6 +948,14 @@ class FakeBotApi:
             result = None
             if status == 429:
                 self.rate_limited_count += 1
+        except Exception as error:
+            # A bug in the fake: answer in Telegram's shape so the client reports it plainly,
+            # and keep it for tests to assert on.
+            logger.exception("fake Bot API failed on %s", method)
+            self.server_errors.append(error)
+            status = 500
+            body = ApiError(500, f"Internal Server Error: fake failed: {error!r}").payload()
+            result = None
         self._record(ApiCall(method, params, time.monotonic(), status, result))
         logger.debug("%s -> %d", method, status)
         return _json_response(body, status)
@@ -1599,15 +1629,16 @@ def _commands_key(params: dict[str, Any]) -> str:
 # --- wiring the libraries --------------------------------------------------------------------
 
 
-def make_aiogram_bot(fake: FakeBotApi, token: str | None = None) -> Bot:
-    """An aiogram Bot whose every request goes to the fake. Close it with
+def make_aiogram_bot(fake: FakeBotApi, token: str | None = None, **kwargs: Any) -> Bot:
+    """An aiogram Bot whose every request goes to the fake; ``kwargs`` go to ``Bot`` (for
+    example ``default=DefaultBotProperties(parse_mode="HTML")``). Close it with
     ``await bot.session.close()``."""
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-    return Bot(token or fake.token, session=session)
+    return Bot(token or fake.token, session=session, **kwargs)
 
 
 def ptb_urls(fake: FakeBotApi) -> tuple[str, str]:
@@ -1720,6 +1751,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 async def fake_botapi() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as api:
         yield api
+    assert not api.server_errors, f"the fake Bot API itself failed: {api.server_errors!r}"
 
 
 @pytest_asyncio.fixture

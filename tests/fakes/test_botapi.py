@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 import telegram
 from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -515,3 +516,42 @@ async def test_a_newer_get_updates_ends_the_older_with_409(
 
 async def test_builder_is_a_plain_ptb_builder(fake_botapi: FakeBotApi) -> None:
     assert isinstance(make_ptb_builder(fake_botapi), ApplicationBuilder)
+
+
+async def test_webhook_blocks_polling_until_deleted(
+    fake_botapi: FakeBotApi, ptb_bot: telegram.Bot
+) -> None:
+    fake_botapi.push_message(USER, "old")
+    assert await ptb_bot.set_webhook("https://example.invalid/hook")
+
+    with pytest.raises(telegram.error.Conflict, match="webhook is active"):
+        await ptb_bot.get_updates()
+    assert await ptb_bot.delete_webhook(drop_pending_updates=True)
+
+    assert await ptb_bot.get_updates() == ()
+
+
+async def test_callbacks_must_match_a_button_unless_forged(
+    fake_botapi: FakeBotApi, aiogram_bot: Bot
+) -> None:
+    sent = await aiogram_bot.send_message(USER, "选择", reply_markup=keyboard(("是", "yes")))
+
+    with pytest.raises(ValueError, match="no button"):
+        fake_botapi.push_callback(USER, "admin", sent.message_id)
+    fake_botapi.push_callback(USER, "admin", sent.message_id, strict=False)
+
+    [update] = await aiogram_bot.get_updates()
+    assert update.callback_query is not None and update.callback_query.data == "admin"
+
+
+async def test_aiogram_default_parse_mode_reaches_the_wire(fake_botapi: FakeBotApi) -> None:
+    bot = make_aiogram_bot(fake_botapi, default=DefaultBotProperties(parse_mode="HTML"))
+    try:
+        with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+            await bot.send_message(USER, "1 < 2")
+        await bot.send_message(USER, "1 &lt; 2")
+    finally:
+        await bot.session.close()
+
+    assert fake_botapi.calls_to("sendMessage")[-1].params["parse_mode"] == "HTML"
+    assert fake_botapi.last_text(USER) == "1 < 2"
