@@ -8,12 +8,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy import Integer, String, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.storage.base import Base
+from core.storage.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class FaqUnanswered(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     text: Mapped[str] = mapped_column(String(MAX_UNANSWERED_CHARS))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 FAQ_TABLES = (FaqFeedback.__table__, FaqUnanswered.__table__)
