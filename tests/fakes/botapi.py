@@ -101,7 +101,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
@@ -666,8 +666,7 @@ class FakeBotApi:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        sockets = [sock for server in self._runner.sites for sock in _site_sockets(server)]
-        self._port = sockets[0].getsockname()[1]
+        self._port = self._runner.addresses[0][1]
         self._closing = False
         logger.debug("fake Bot API listening on port %d", self._port)
 
@@ -1521,11 +1520,6 @@ class FakeBotApi:
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         chat_bucket.take()
         self._global_bucket.take()
-
-
-def _site_sockets(site: web.BaseSite) -> Iterable[socket.socket]:
-    server = getattr(site, "_server", None)
-    return list(getattr(server, "sockets", None) or [])
 
 
 def _json_response(body: dict[str, Any], status: int) -> web.Response:

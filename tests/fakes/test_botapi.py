@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import time
 
 import aiohttp
@@ -555,3 +556,8 @@ async def test_aiogram_default_parse_mode_reaches_the_wire(fake_botapi: FakeBotA
 
     assert fake_botapi.calls_to("sendMessage")[-1].params["parse_mode"] == "HTML"
     assert fake_botapi.last_text(USER) == "1 < 2"
+
+
+async def test_name_lookups_beyond_loopback_are_refused() -> None:
+    with pytest.raises(OSError, match="only 127.0.0.1 is allowed"):
+        socket.getaddrinfo("telegram.invalid", 443)
