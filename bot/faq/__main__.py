@@ -1,8 +1,8 @@
 """Command line: ask the FAQ, report feedback counts, score an evaluation file.
 
-    python -m bot.faq ask [--json] [TEXT]     no TEXT: one question per line from stdin
-    python -m bot.faq report [--database-url URL]
-    python -m bot.faq eval FILE [-v]
+python -m bot.faq ask [--json] [TEXT]     no TEXT: one question per line from stdin
+python -m bot.faq report [--database-url URL]
+python -m bot.faq eval FILE [-v]
 """
 
 import argparse
