@@ -23,6 +23,9 @@ from core.bootstrap import Core, open_core
 from core.config import CoreSettings
 from core.storage.db import create_engine, migrate
 
+# PTB 22 warns on RetryAfter.retry_after unless timedeltas are opted into; warnings are errors.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
 
