@@ -1,6 +1,6 @@
 """Imports every module that declares tables, so the metadata is complete."""
 
-from core.storage import models  # noqa: F401
+from core.storage import models, reminder_models  # noqa: F401
 
 try:
     from core.storage import faq  # noqa: F401

@@ -50,6 +50,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_employers')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_employers_credit_code'))
     )
+    op.create_table('faq_feedback',
+    sa.Column('topic_id', sa.String(length=64), nullable=False),
+    sa.Column('helpful', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('unhelpful', sa.Integer(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('topic_id', name=op.f('pk_faq_feedback'))
+    )
+    op.create_table('faq_unanswered',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_unanswered'))
+    )
     op.create_table('universities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -121,6 +133,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_agreements_employer_id'), ['employer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_agreements_graduate_id'), ['graduate_id'], unique=False)
         batch_op.create_index('ix_agreements_state_respond_by', ['state', 'respond_by'], unique=False)
+        batch_op.create_index('ix_agreements_state_seal_by', ['state', 'seal_by'], unique=False)
+        batch_op.create_index('ix_agreements_state_termination_respond_by', ['state', 'termination_respond_by'], unique=False)
         batch_op.create_index('uq_agreements_one_held', ['graduate_id'], unique=True, postgresql_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"), sqlite_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"))
 
     op.create_table('deadline_mutes',
@@ -169,6 +183,29 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_graduate_id'), ['graduate_id'], unique=False)
         batch_op.create_index('ix_outbox_status_due', ['status', 'due_at'], unique=False)
+
+    op.create_table('planned_reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deadline_key', sa.String(length=60), nullable=False),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('offset_minutes', sa.Integer(), nullable=False),
+    sa.Column('graduate_id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claimed_by', sa.String(length=60), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['graduate_id'], ['graduates.id'], name=op.f('fk_planned_reminders_graduate_id_graduates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_planned_reminders')),
+    sa.UniqueConstraint('deadline_key', 'deadline_at', 'offset_minutes', name=op.f('uq_planned_reminders_deadline_key'))
+    )
+    with op.batch_alter_table('planned_reminders', schema=None) as batch_op:
+        batch_op.create_index('ix_planned_reminders_graduate', ['graduate_id'], unique=False)
+        batch_op.create_index('ix_planned_reminders_pending_due', ['due_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('telegram_bindings',
     sa.Column('telegram_user_id', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -255,6 +292,11 @@ def downgrade() -> None:
     op.drop_table('change_requests')
     op.drop_table('agreement_versions')
     op.drop_table('telegram_bindings')
+    with op.batch_alter_table('planned_reminders', schema=None) as batch_op:
+        batch_op.drop_index('ix_planned_reminders_pending_due', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('ix_planned_reminders_graduate')
+
+    op.drop_table('planned_reminders')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_due')
         batch_op.drop_index(batch_op.f('ix_outbox_graduate_id'))
@@ -267,6 +309,8 @@ def downgrade() -> None:
     op.drop_table('deadline_mutes')
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.drop_index('uq_agreements_one_held', postgresql_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"), sqlite_where=sa.text("state IN ('effective', 'filed', 'graduate_signed', 'termination_agreed', 'termination_requested')"))
+        batch_op.drop_index('ix_agreements_state_termination_respond_by')
+        batch_op.drop_index('ix_agreements_state_seal_by')
         batch_op.drop_index('ix_agreements_state_respond_by')
         batch_op.drop_index(batch_op.f('ix_agreements_graduate_id'))
         batch_op.drop_index(batch_op.f('ix_agreements_employer_id'))
@@ -274,6 +318,8 @@ def downgrade() -> None:
     op.drop_table('agreements')
     op.drop_table('graduates')
     op.drop_table('universities')
+    op.drop_table('faq_unanswered')
+    op.drop_table('faq_feedback')
     op.drop_table('employers')
     op.drop_table('conversation_states')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
