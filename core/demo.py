@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.bootstrap import Core
 from core.domain.actors import Actor
-from core.domain.states import DocumentKind, HELD_STATES, OPEN_STATES, RegistrationStatus
+from core.domain.states import HELD_STATES, OPEN_STATES, DocumentKind, RegistrationStatus
 from core.domain.terms import Terms
 from core.domain.validators import credit_check_char, id_check_char, mask_id_number
 from core.storage.models import Agreement, Document, Graduate, TelegramBinding

@@ -57,8 +57,8 @@ from core.storage.models import (
     AuditEntry,
     ChangeRequest,
     CodeChallenge,
-    DeadlineMute,
     CodeFailure,
+    DeadlineMute,
     Document,
     Employer,
     Graduate,
@@ -280,11 +280,12 @@ class AgreementService:
                         "没有找到这所学校，请从列表中选择：" + "、".join(names[:10]),
                         field=field,
                     )
+                await self._check_student_unique(s, g, uni.id, g.student_no)
                 g.university_id = uni.id
-                await self._check_student_unique(s, g)
             elif field == "student_no":
-                g.student_no = v.validate_student_no(raw)
-                await self._check_student_unique(s, g)
+                student_no = v.validate_student_no(raw)
+                await self._check_student_unique(s, g, g.university_id, student_no)
+                g.student_no = student_no
             elif field in ("faculty", "major"):
                 setattr(
                     g, field, v.validate_short_text(raw, field=field, label=FIELD_LABELS[field])
@@ -299,6 +300,11 @@ class AgreementService:
             elif field == "expected_salary":
                 g.expected_salary = v.validate_salary(raw, field=field, label="期望月薪")
             g.updated_at = now
+            try:
+                await s.flush()
+            except IntegrityError:
+                # A concurrent registration took the same ID number or student number.
+                raise DuplicateRecord() from None
             log.debug("graduate %s saved field %s", g.id, field)
             return await self._graduate_view(s, g)
 
@@ -1122,13 +1128,16 @@ class AgreementService:
         if held is not None:
             raise AlreadyHolding(held_agreement_id=held)
 
-    async def _check_student_unique(self, s: AsyncSession, g: Graduate) -> None:
-        if g.university_id is None or g.student_no is None:
+    async def _check_student_unique(
+        self, s: AsyncSession, g: Graduate, university_id: int | None, student_no: str | None
+    ) -> None:
+        # Checked before the new value is set, so autoflush cannot hit the unique index first.
+        if university_id is None or student_no is None:
             return
         other = await s.scalar(
             select(Graduate.id).where(
-                Graduate.university_id == g.university_id,
-                Graduate.student_no == g.student_no,
+                Graduate.university_id == university_id,
+                Graduate.student_no == student_no,
                 Graduate.id != g.id,
             )
         )
@@ -1329,7 +1338,8 @@ class AgreementService:
         if len(recent) >= otp.MAX_CODES_PER_HOUR:
             wait = int((recent[-1] + timedelta(hours=1) - now).total_seconds()) + 1
             raise CodeRateLimited(
-                f"一小时内最多发送 {otp.MAX_CODES_PER_HOUR} 次验证码，请 {wait // 60 + 1} 分钟后再试。",
+                f"一小时内最多发送 {otp.MAX_CODES_PER_HOUR} 次验证码，"
+                f"请 {wait // 60 + 1} 分钟后再试。",
                 retry_after_s=wait,
             )
         # A new code replaces any earlier one for the same purpose and object.

@@ -22,6 +22,8 @@ CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
 STUDENT_NO_RE = re.compile(r"[0-9A-Za-z]{4,20}")
 SEPARATORS = re.compile(r"[\s\-‐‑–—()（）]")
+SALARY_TAIL = re.compile(r"(元|/月|每月|per month|/month)+$")
+SALARY_NUMBER = re.compile(r"\d{1,9}(\.\d{1,4})?")
 
 
 def normalise(text: str) -> str:
@@ -173,16 +175,16 @@ def validate_graduation_year(raw: str, *, today: date) -> int:
 def validate_salary(raw: str, *, field: str = "salary", label: str = "月薪") -> int:
     """Parse a monthly salary in yuan: '8000', '8k', '8千', '1.2万', '8,000元'."""
     value = normalise(raw).replace(",", "").replace("，", "").lower()
-    value = value.removesuffix("元").removesuffix("/月").removesuffix("每月").strip()
+    value = SALARY_TAIL.sub("", value).strip()
     factor = 1
     for suffix, mult in (("k", 1000), ("千", 1000), ("w", 10000), ("万", 10000)):
         if value.endswith(suffix):
             value, factor = value[: -len(suffix)].strip(), mult
             break
-    try:
-        amount = round(float(value) * factor)
-    except ValueError:
-        raise InvalidInput(f"{label}请写数字（元），例如 8000 或 1.2万。", field=field) from None
+    # A plain decimal only: float() would also take 'inf', 'nan' and '1e9'.
+    if not SALARY_NUMBER.fullmatch(value):
+        raise InvalidInput(f"{label}请写数字（元），例如 8000 或 1.2万。", field=field)
+    amount = round(float(value) * factor)
     if not 0 < amount <= 1_000_000:
         raise InvalidInput(f"{label}应在 1 到 1,000,000 元之间。", field=field)
     return amount
