@@ -127,6 +127,12 @@ FIELD_LABELS = {
 EDITABLE = (RegistrationStatus.DRAFT, RegistrationStatus.REJECTED)
 
 
+def _event_key(prefix: str) -> str:
+    # Each event is its own message: the same kind can recur at the same instant (a
+    # termination asked and refused twice), so the key carries a random part, not the time.
+    return f"{prefix}:{secrets.token_hex(8)}"
+
+
 class AgreementService:
     def __init__(
         self,
@@ -811,6 +817,8 @@ class AgreementService:
             self._require_state(a, AgreementState.INVITED)
             if expected_digest is not None and expected_digest != a.digest:
                 return CodeResult(CodeOutcome.SUPERSEDED)
+            # Refuse before the code is checked, so a held agreement does not burn the code.
+            await self._require_not_holding(s, g.id)
             challenge = await self._latest_challenge(s, g.id, CodePurpose.SIGN, a.id)
             result = await self._check_code(s, g, challenge, code, f"sign:{a.id}:{a.digest}")
             if result.outcome is not CodeOutcome.OK:
@@ -1178,7 +1186,7 @@ class AgreementService:
                     graduate_id=g.id,
                     kind=f"registration_{target.value}",
                     payload={"reason": reason} if reason else {},
-                    dedupe_key=f"registration:{g.id}:{target.value}:{now.timestamp():.6f}",
+                    dedupe_key=_event_key(f"registration:{g.id}:{target.value}"),
                     status="pending",
                     due_at=now,
                     attempts=0,
@@ -1292,7 +1300,7 @@ class AgreementService:
                 graduate_id=a.graduate_id,
                 kind=kind,
                 payload=payload,
-                dedupe_key=f"event:{a.id}:{kind}:{a.version}:{now.timestamp():.6f}",
+                dedupe_key=_event_key(f"event:{a.id}:{kind}:{a.version}"),
                 status="pending",
                 due_at=now,
                 attempts=0,
