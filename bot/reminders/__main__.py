@@ -1,0 +1,5 @@
+import sys
+
+from bot.reminders.cli import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""Pacing sends under Telegram's flood limits: one rate per bot, one per chat.
+
+Both limiters hand out send slots the same way: a message may go once its chat's next slot
+has come; it then takes the bot's next free slot, and the chat's next slot is set one chat
+interval after that. Slots are reserved, not polled for, so senders wait in order and the
+bot's rate is used evenly, which is what keeps Telegram from answering 429 in steady state.
+A 429 pushes both the chat's and the bot's next slot back by its retry_after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, chat_id: int) -> None:
+        """Wait until a message to ``chat_id`` may be sent."""
+
+    async def penalize(self, chat_id: int, seconds: float) -> None:
+        """Telegram asked us to wait: hold this chat and the bot back."""
+
+
+class LocalRateLimiter:
+    """For one worker process."""
+
+    def __init__(self, global_rate: float, chat_rate: float) -> None:
+        self._global_interval = 1.0 / global_rate
+        self._chat_interval = 1.0 / chat_rate
+        self._global_next = 0.0
+        self._chat_next: dict[int, float] = {}
+
+    def _reserve(self, chat_id: int, now: float) -> tuple[float, bool]:
+        """(seconds to wait, whether a slot was taken)."""
+        chat_ready = self._chat_next.get(chat_id, 0.0)
+        if chat_ready > now:
+            return chat_ready - now, False
+        slot = max(now, self._global_next)
+        self._global_next = slot + self._global_interval
+        self._chat_next[chat_id] = slot + self._chat_interval
+        if len(self._chat_next) > 10_000:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        return slot - now, True
+
+    async def acquire(self, chat_id: int) -> None:
+        while True:
+            wait, taken = self._reserve(chat_id, time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if taken:
+                return
+
+    async def penalize(self, chat_id: int, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        self._global_next = max(self._global_next, until)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
+
+# KEYS: bot key, chat key. ARGV: bot interval, chat interval (microseconds).
+# Returns {microseconds to wait, 1 if a slot was taken}. Time comes from the Redis server, so
+# workers on several machines share one clock.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local global_interval = tonumber(ARGV[1])
+local chat_interval = tonumber(ARGV[2])
+local chat_ready = tonumber(redis.call('GET', KEYS[2]) or '0')
+if chat_ready > now then
+  return {chat_ready - now, 0}
+end
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local keep = math.ceil((slot - now + chat_interval) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', slot + global_interval), 'PX', keep)
+redis.call('SET', KEYS[2], string.format('%.0f', slot + chat_interval), 'PX', keep)
+return {slot - now, 1}
+"""
+
+# KEYS: bot key, chat key. ARGV: microseconds to hold both back.
+_PENALIZE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local untill = now + tonumber(ARGV[1])
+local keep = math.ceil(tonumber(ARGV[1]) / 1000) + 1000
+for _, key in ipairs(KEYS) do
+  local current = tonumber(redis.call('GET', key) or '0')
+  if current < untill then
+    redis.call('SET', key, string.format('%.0f', untill), 'PX', keep)
+  end
+end
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """Shared by every worker that uses the same Redis and prefix (one prefix per bot)."""
+
+    def __init__(
+        self, redis: Redis, global_rate: float, chat_rate: float, *, prefix: str = "wq:rate"
+    ) -> None:
+        self._redis = redis
+        self._global_interval = round(1_000_000 / global_rate)
+        self._chat_interval = round(1_000_000 / chat_rate)
+        self._prefix = prefix
+        self._reserve = redis.register_script(_RESERVE)
+        self._penalize = redis.register_script(_PENALIZE)
+
+    def _keys(self, chat_id: int) -> list[str]:
+        return [f"{self._prefix}:bot", f"{self._prefix}:chat:{chat_id}"]
+
+    async def acquire(self, chat_id: int) -> None:
+        while True:
+            wait_us, taken = await self._reserve(
+                keys=self._keys(chat_id), args=[self._global_interval, self._chat_interval]
+            )
+            if wait_us > 0:
+                await asyncio.sleep(int(wait_us) / 1_000_000)
+            if int(taken):
+                return
+
+    async def penalize(self, chat_id: int, seconds: float) -> None:
+        await self._penalize(keys=self._keys(chat_id), args=[round(seconds * 1_000_000)])

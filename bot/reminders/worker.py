@@ -1,0 +1,219 @@
+"""The dispatcher: plans reminders, claims due reminders and pushes, sends them, records.
+
+One pass: expire what is overdue (which queues its pushes), plan reminders for deadlines
+entering the horizon, then claim batches until nothing is due. Each message is sent under
+the rate limiter and marked sent on its own right after, so a crash leaves at most the
+messages in flight unmarked (see ``core.reminders`` for why that side was chosen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+
+from bot.flows.types import DeliveryStatus, Notifier
+from bot.reminders.limiter import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from bot.reminders.settings import ReminderSettings
+from bot.texts.notify import render
+from core import reminders as r
+from core.bootstrap import Core
+
+log = logging.getLogger(__name__)
+
+MAX_FLOOD_RETRIES = 5
+
+
+@dataclass
+class PassStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    postponed: int = 0
+    retried: int = 0
+    failed: int = 0
+    blocked: int = 0
+    planned: int = 0
+
+    def add(self, other: PassStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def build_limiter(settings: ReminderSettings, redis: Redis | None = None) -> RateLimiter:
+    """Shared through Redis when REDIS_URL is set, so several workers keep one budget."""
+    if redis is not None:
+        return RedisRateLimiter(redis, settings.telegram_global_rate, settings.telegram_chat_rate)
+    return LocalRateLimiter(settings.telegram_global_rate, settings.telegram_chat_rate)
+
+
+class ReminderWorker:
+    def __init__(
+        self,
+        core: Core,
+        notifier: Notifier,
+        settings: ReminderSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], datetime] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._core = core
+        self._notifier = notifier
+        self._settings = settings
+        self._schedule = settings.schedule()
+        self._limiter = limiter or build_limiter(settings)
+        self._clock = clock or core.service.now
+        self.name = name or worker_name()
+        self._planned_at: float | None = None
+        self._unreachable: set[int] = set()
+
+    async def run_pass(self) -> PassStats:
+        """Everything due as of now, then return."""
+        stats = PassStats()
+        sessions = self._core.sessions
+        if self._settings.reminder_run_expiry:
+            await self._core.service.expire_due(self._clock())
+        if (
+            self._planned_at is None
+            or time.monotonic() - self._planned_at >= self._settings.reminder_plan_interval_s
+        ):
+            stats.planned = await r.plan_reminders(sessions, self._schedule, self._clock())
+            self._planned_at = time.monotonic()
+        self._unreachable.clear()
+        while True:
+            now = self._clock()
+            items: list[r.Claimed] = []
+            for queue in ("event", "reminder"):
+                items += await r.claim(
+                    sessions,
+                    queue,
+                    self.name,
+                    now,
+                    lease=self._settings.lease,
+                    limit=self._settings.reminder_batch_size,
+                )
+            if not items:
+                return stats
+            stats.add(await self._dispatch(items, now))
+
+    async def _dispatch(self, items: list[r.Claimed], now: datetime) -> PassStats:
+        stats = PassStats(claimed=len(items))
+        sessions = self._core.sessions
+        verdicts = await r.prepare(sessions, items, self._schedule, now)
+        skips = [(v.item, r.SKIPPED, v.skip) for v in verdicts if v.skip]
+        await r.finish(sessions, skips, self.name)
+        stats.skipped += len(skips)
+        for v in verdicts:
+            if v.postpone_to is not None:
+                await r.release(sessions, v.item, self.name, v.postpone_to)
+                stats.postponed += 1
+        gate = asyncio.Semaphore(self._settings.reminder_concurrency)
+
+        async def one(v: r.Verdict) -> str:
+            async with gate:
+                return await self._deliver(v.item, v.notice)  # type: ignore[arg-type]
+
+        results = await asyncio.gather(*(one(v) for v in verdicts if v.notice is not None))
+        for outcome in results:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+        if skips or results:
+            log.info(
+                "worker %s: %d claimed, %d sent, %d skipped",
+                self.name,
+                len(items),
+                stats.sent,
+                stats.skipped,
+            )
+        return stats
+
+    async def _deliver(self, item: r.Claimed, notice: r.Notice) -> str:
+        sessions = self._core.sessions
+        for _ in range(MAX_FLOOD_RETRIES):
+            if item.graduate_id in self._unreachable:
+                await r.finish(sessions, [(item, r.SKIPPED, "unreachable")], self.name)
+                return "skipped"
+            await self._limiter.acquire(notice.chat_id)
+            reply = render(notice, self._clock())
+            delivery = await self._notifier.push(notice.chat_id, reply)
+            if delivery.status is DeliveryStatus.SENT:
+                # A crash here, between Telegram's answer and this mark, is the one place a
+                # message can go twice: the lease runs out and another pass resends it.
+                await r.mark_sent(sessions, item.queue, item.id, self.name, self._clock())
+                return "sent"
+            if delivery.status is DeliveryStatus.RETRY_AFTER:
+                wait = max(delivery.retry_after_s, 1.0)
+                log.warning("429 for %s %d, waiting %.0f s", item.queue, item.id, wait)
+                await self._limiter.penalize(notice.chat_id, wait)
+                if wait > self._settings.reminder_max_inline_wait_s:
+                    due = self._clock() + timedelta(seconds=wait)
+                    await r.release(sessions, item, self.name, due)
+                    return "retried"
+                continue
+            if delivery.status is DeliveryStatus.BLOCKED:
+                self._unreachable.add(item.graduate_id)
+                await r.mark_unreachable(sessions, item.graduate_id, self._clock())
+                await r.finish(sessions, [(item, r.BLOCKED, delivery.error)], self.name)
+                return "blocked"
+            return await self._failed(item, delivery.error)
+        return await self._failed(item, "flood wait repeated")
+
+    async def _failed(self, item: r.Claimed, error: str) -> str:
+        sessions = self._core.sessions
+        attempts = item.attempts + 1
+        log.warning("%s %d failed (attempt %d): %s", item.queue, item.id, attempts, error)
+        if attempts >= self._settings.reminder_max_attempts:
+            await r.finish(sessions, [(item, r.FAILED, error)], self.name)
+            return "failed"
+        backoff = self._settings.reminder_backoff_s * 2 ** (attempts - 1)
+        due = self._clock() + timedelta(seconds=min(backoff, 3600.0))
+        await r.release(sessions, item, self.name, due, failed_attempt=True, error=error)
+        return "retried"
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Passes until ``stop`` is set; a failing pass is logged and tried again."""
+        log.info("reminder worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                stats = await self.run_pass()
+            except Exception:
+                log.exception("reminder pass failed; retrying")
+                stats = PassStats()
+            if stats.claimed:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.reminder_poll_s)
+        log.info("reminder worker %s stopped", self.name)
+
+
+async def run_worker(
+    core: Core,
+    notifier: Notifier,
+    settings: ReminderSettings,
+    *,
+    stop: asyncio.Event,
+    limiter: RateLimiter | None = None,
+) -> None:
+    """Run the dispatcher until ``stop`` is set: for the bot process's embedded default."""
+    redis = None
+    if limiter is None and settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        limiter = build_limiter(settings, redis)
+    try:
+        await ReminderWorker(core, notifier, settings, limiter=limiter).run_forever(stop)
+    finally:
+        if redis is not None:
+            await redis.aclose()
