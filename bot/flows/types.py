@@ -8,7 +8,7 @@ and hands it to ``Conversation.handle``; it renders the returned ``Answer``. Tex
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
