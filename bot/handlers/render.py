@@ -18,14 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from bot.flows.types import (
-    MAX_MESSAGE_CHARS,
-    Attachment,
-    Button,
-    Delivery,
-    DeliveryStatus,
-    Reply,
-)
+from bot.flows.types import MAX_MESSAGE_CHARS, Attachment, Button, Reply
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +202,6 @@ class Renderer:
 
     port: BotPort
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    wait_flood: bool = True  # False: report a 429 at once instead of waiting it out
 
     async def deliver(
         self,
@@ -315,7 +307,7 @@ class Renderer:
                 return await make(plain)
             except SendError as error:
                 if error.kind is SendErrorKind.RETRY_AFTER:
-                    if waited or not self.wait_flood or error.retry_after_s > MAX_RETRY_WAIT_S:
+                    if waited or error.retry_after_s > MAX_RETRY_WAIT_S:
                         raise Dropped(error.kind, error.retry_after_s) from None
                     log.warning("flood limit: retrying in %.1f s", error.retry_after_s)
                     waited = True
@@ -332,24 +324,3 @@ class Renderer:
                 if error.kind is SendErrorKind.OTHER:
                     log.error("Bot API call failed with error %d", error.code)
                 raise
-
-
-@dataclass
-class PortNotifier:
-    """A ``Notifier`` over a ``BotPort``: one push, reported rather than retried, so an
-    outbox worker decides when to try again."""
-
-    port: BotPort
-
-    async def push(self, chat_id: int, reply: Reply) -> Delivery:
-        # A reply split over several messages is sent again whole when a later piece fails.
-        renderer = Renderer(self.port, wait_flood=False)
-        try:
-            await renderer.reply(chat_id, reply, edit_message_id=None)
-        except Dropped as dropped:
-            if dropped.reason is SendErrorKind.BLOCKED:
-                return Delivery(DeliveryStatus.BLOCKED)
-            return Delivery(DeliveryStatus.RETRY_AFTER, retry_after_s=dropped.retry_after_s)
-        except SendError as error:
-            return Delivery(DeliveryStatus.FAILED, error=f"{error.kind}:{error.code}")
-        return Delivery(DeliveryStatus.SENT)
