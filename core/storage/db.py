@@ -25,11 +25,21 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and write-serialising transactions."""
     parsed = make_url(url)
+    # Statement parameters carry phone numbers and names: keep them out of logs and of
+    # error messages, whatever level the application logs at.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+    # aiosqlite logs every call with its arguments at DEBUG, so it never gets that level.
+    chatty = logging.getLogger("aiosqlite")
+    if chatty.level < logging.INFO:
+        chatty.setLevel(logging.INFO)
+    engine = create_async_engine(
+        url, poolclass=NullPool, connect_args={"timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
