@@ -15,6 +15,10 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+# Sends to one chat are spaced this much wider than the limit: the gap Telegram measures is
+# between arrivals, and network jitter would otherwise eat into it.
+CHAT_MARGIN = 1.05
+
 
 class RateLimiter(Protocol):
     async def acquire(self, chat_id: int) -> None:
@@ -29,7 +33,7 @@ class LocalRateLimiter:
 
     def __init__(self, global_rate: float, chat_rate: float) -> None:
         self._global_interval = 1.0 / global_rate
-        self._chat_interval = 1.0 / chat_rate
+        self._chat_interval = CHAT_MARGIN / chat_rate
         self._global_next = 0.0
         self._chat_next: dict[int, float] = {}
 
@@ -102,7 +106,7 @@ class RedisRateLimiter:
     ) -> None:
         self._redis = redis
         self._global_interval = round(1_000_000 / global_rate)
-        self._chat_interval = round(1_000_000 / chat_rate)
+        self._chat_interval = round(1_000_000 * CHAT_MARGIN / chat_rate)
         self._prefix = prefix
         self._reserve = redis.register_script(_RESERVE)
         self._penalize = redis.register_script(_PENALIZE)
