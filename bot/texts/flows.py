@@ -269,3 +269,18 @@ FAQ_STALE = "这个问题已经更新，请发送 /faq 重新选择。"
 
 def weekday(index: int) -> str:
     return "一二三四五六日"[index]
+
+
+# ------------------------------------------------------------------ console
+
+CONSOLE_INTRO = (
+    "网签助手 · 终端对话（演示数据已就绪）\n"
+    "直接打字聊天；按钮前有编号，输入编号或按钮文字即可点按；"
+    "/upload 文件路径 上传材料；/quit 退出。\n"
+    "短信验证码会打印在标准错误输出（[短信 → ...] 那一行）。"
+)
+CONSOLE_PUSH = "【通知】"
+CONSOLE_TOAST = "（提示）{text}"
+CONSOLE_EDITED = "（更新上一条）"
+CONSOLE_NO_FILE = "找不到这个文件：{path}"
+CONSOLE_BYE = "再见。"

@@ -1,0 +1,52 @@
+"""``python -m bot`` [run | console | reminders ...].
+
+``run`` (the default) polls Telegram when TELEGRAM_BOT_TOKEN is set and otherwise opens the
+terminal console on the embedded database with demo data; ``console`` always opens the
+console; ``reminders`` hands over to the reminder dispatcher's own command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from core.config import ConfigError
+
+USAGE = "usage: python -m bot [run | console | reminders ...]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else "run"
+    if command == "reminders":
+        from bot.reminders.cli import main as reminders_main
+
+        return reminders_main(args[1:])
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if command not in ("run", "console") or len(args) > 1:
+        print(USAGE, file=sys.stderr)
+        return 2
+
+    from bot.app import configure_logging, run_console, run_telegram
+    from bot.config import BotSettings
+
+    try:
+        settings = BotSettings()
+        console = command == "console" or not settings.has_token
+        configure_logging(console=console)
+        if console:
+            asyncio.run(run_console(settings))
+        else:
+            asyncio.run(run_telegram(settings))
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
