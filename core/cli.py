@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -24,6 +24,7 @@ from core.domain.errors import DomainError
 from core.domain.states import RegistrationStatus
 from core.domain.terms import Terms
 from core.domain.validators import validate_salary
+from core.reminders import unreachable_with_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,14 @@ def build_parser() -> Parser:
     term.add_argument("--reason")
     exp = sub.add_parser("expire", parents=[common])
     exp.add_argument("--now", type=parse_time)
+    unr = sub.add_parser(
+        "unreachable",
+        parents=[common],
+        help="graduates who blocked the bot and have a deadline coming",
+    )
+    unr.add_argument("--within", type=non_negative, default=72, help="hours ahead (72)")
+    unr.add_argument("--university")
+    unr.add_argument("--now", type=parse_time)
     return p
 
 
@@ -190,6 +199,14 @@ async def run(args: argparse.Namespace, core: Core) -> dict[str, Any]:
     if cmd == "expire":
         done = await svc.expire_due(args.now)
         return {"ok": True, "transitions": plain(done)}
+    if cmd == "unreachable":
+        rows = await unreachable_with_deadlines(
+            core.sessions,
+            args.now or utc_now(),
+            timedelta(hours=args.within),
+            university=args.university,
+        )
+        return {"ok": True, "graduates": plain(rows)}
     current = await svc.agreement(system, args.id)
     employer = Actor.employer(await svc.employer_by_code(current.employer_credit_code))
     university = Actor.university(await svc.university_of(current.graduate_id))
