@@ -109,11 +109,11 @@ class InvitationsFlow:
         if action == "p":
             numbers = parse_ints(parts[1:2])
             return await self.list(ctx, numbers[0] if numbers else 0, edit=True)
-        if action == "v":
+        if action in ("v", "open"):  # "open" comes from push buttons (bot/texts/notify.py)
             numbers = parse_ints(parts[1:2])
             if not numbers:
                 return say(t.STALE_BUTTON, toast=t.STALE_BUTTON)
-            return await self.card(ctx, numbers[0], edit=True)
+            return await self.card(ctx, numbers[0], edit=action == "v")
         if action == "x":
             return self.cancel(ctx)
         numbers = parse_ints(parts[1:4])

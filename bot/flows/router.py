@@ -208,6 +208,11 @@ class FlowConversation:
             return await self.agreement.on_callback(ctx, parts)
         if prefix == "set":
             return await self.settings.on_callback(ctx, parts)
+        # Buttons on pushes (bot/texts/notify.py) open a screen as a new message.
+        if prefix == "agr":
+            return await self.agreement.show(ctx)
+        if prefix == "st":
+            return await self._status(ctx)
         return say(t.STALE_BUTTON, toast=t.STALE_BUTTON)
 
     # ------------------------------------------------------------------ small screens

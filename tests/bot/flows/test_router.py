@@ -169,3 +169,12 @@ async def test_sql_store_survives_a_new_store_object(core, state_store):
     from bot.state import SqlStateStore
 
     assert await SqlStateStore(core.sessions).load("tg:9") == {"flow": "signing"}
+
+
+async def test_push_buttons_open_their_screens(chat, demo):
+    await chat.tap_data(f"inv:open:{demo['agreement_id']}")
+    assert "的签约邀请" in chat.text and not chat.last.edit
+    await chat.tap_data("agr:open")
+    assert "还没有已签的协议" in chat.text
+    await chat.tap_data("st")
+    assert "我的状态" in chat.text
