@@ -33,6 +33,7 @@ class PlannedReminder(Base):
         Index(
             "ix_planned_reminders_pending_due",
             "due_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),

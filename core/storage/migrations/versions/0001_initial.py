@@ -205,7 +205,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('planned_reminders', schema=None) as batch_op:
         batch_op.create_index('ix_planned_reminders_graduate', ['graduate_id'], unique=False)
-        batch_op.create_index('ix_planned_reminders_pending_due', ['due_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_planned_reminders_pending_due', ['due_at', 'id'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('telegram_bindings',
     sa.Column('telegram_user_id', sa.BigInteger(), autoincrement=False, nullable=False),
