@@ -15,7 +15,7 @@ import pytest
 
 from bot.flows.types import Answer, Button, Event, EventKind, Reply
 from bot.texts import transport as texts
-from tests.bot.e2e.conftest import bot_settings, polling, until
+from tests.bot.e2e.harness import bot_settings, polling, until
 from tests.fakes.botapi import FakeBotApi, parse_html
 
 USER = 501
