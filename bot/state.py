@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.storage.models import ConversationState
@@ -51,6 +52,13 @@ class SqlStateStore:
             return dict(row.data) if row is not None else None
 
     async def save(self, key: str, data: dict[str, object]) -> None:
+        try:
+            await self._save(key, data)
+        except IntegrityError:
+            # Another process inserted the same key first: the row exists now, update it.
+            await self._save(key, data)
+
+    async def _save(self, key: str, data: dict[str, object]) -> None:
         async with self._sessions() as s, s.begin():
             row = await s.get(ConversationState, _check_key(key), with_for_update=True)
             if row is None:

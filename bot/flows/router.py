@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,7 +53,8 @@ class FlowConversation:
         self.agreement = AgreementFlow(deps)
         self.settings = SettingsFlow(deps)
         self.faq = FaqFlow(deps)
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Weak values: a user's lock lives only while one of their events holds it.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def handle(self, event: Event) -> Answer:
         started = time.monotonic()
@@ -91,13 +93,12 @@ class FlowConversation:
     @asynccontextmanager
     async def _lock(self, key: str) -> AsyncIterator[None]:
         # Serialises one user's events in this process, so a double tap is seen as one.
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks
-                self._locks.pop(key, None)
+        # Across processes (several pollers) only the service's row locks protect state.
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
 
     def _refusal(self, ctx: Ctx, error: DomainError) -> Answer:
         log.info("update %s refused: %s", ctx.event.update_id, error.code)

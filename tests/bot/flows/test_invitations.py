@@ -230,3 +230,17 @@ async def test_a_second_graduate_sees_nothing_of_the_first(
     assert "还没有做信息确认" in stranger.text
     await stranger.command("status")
     assert "测试科技" not in stranger.text
+
+
+async def test_two_simultaneous_taps_send_one_code(chat, core, sms, clock, world, approved):
+    import asyncio
+
+    await invite(core, clock, world["employer"], approved)
+    await chat.command("invitations")
+    await chat.tap("1. 测试科技")
+    await chat.tap("接受并签约")
+    confirm = chat.button("确认签约").data
+    before = len(sms.sent)
+    first, second = await asyncio.gather(chat.tap_data(confirm), chat.tap_data(confirm))
+    assert len(sms.sent) == before + 1
+    assert sorted([first.toast, second.toast]) == ["", "这个按钮已经用过了。"]
