@@ -7,7 +7,11 @@ worker's one-shot pass. The university and the employer act through the core ser
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import timedelta
+
+import pytest
 
 from bot.texts import flows as t
 from core.domain.actors import Actor
@@ -26,6 +30,7 @@ from tests.bot.e2e.world import (
 )
 
 GRADUATE = 7001
+ID_NUMBER = "31010120040506001" + id_check_char("31010120040506001")
 
 
 async def register_through_the_bot(world: World, chat: Chat, phone: str) -> None:
@@ -41,8 +46,7 @@ async def register_through_the_bot(world: World, chat: Chat, phone: str) -> None
     assert "第 1/12 步" in chat.text
 
     await chat.send("李四")
-    first17 = "31010120040506001"
-    await chat.send(first17 + id_check_char(first17))
+    await chat.send(ID_NUMBER)
     await chat.send(phone)
     assert "验证码已发送到" in chat.text
     await chat.send(world.sms.last_code(phone))
@@ -72,7 +76,9 @@ async def register_through_the_bot(world: World, chat: Chat, phone: str) -> None
 async def test_a_graduate_registers_negotiates_signs_and_sees_the_seal(
     world: World,
     settled: Settled,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     api, service, clock = world.api, world.core.service, world.clock
     chat = Chat(api, settled, GRADUATE)
     phone = "13912345678"
@@ -131,6 +137,12 @@ async def test_a_graduate_registers_negotiates_signs_and_sees_the_seal(
         await chat.press("agr:open")
         assert "后端开发工程师" in chat.text
 
+    # Nothing personal or secret reached the logs, even at DEBUG.
+    logged = caplog.text
+    codes = [re.search(r"\d{6}", sms["text"]).group() for sms in world.sms.received]  # type: ignore[union-attr]
+    assert len(codes) >= 2 and "update " in logged
+    for secret in ("13912345678", "李四", ID_NUMBER, api.token, "希望违约金降到", *codes):
+        assert secret not in logged, secret
     every_call = [call for call in api.calls if call.method != "getUpdates"]
     assert [
         call for call in every_call if call.status == 400 and call.method != "editMessageText"
