@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.bootstrap import Core, open_core, quiet_noisy_loggers, utc_now
 from core.config import ConfigError, CoreSettings
 from core.demo import seed_demo
@@ -301,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ConfigError as exc:
         emit({"ok": False, "error": "config", "message": str(exc)}, as_json)
+        return 2
+    except ValidationError as exc:
+        # Settings from the environment; the messages name the variable, never its value.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        emit({"ok": False, "error": "config", "message": problems}, as_json)
         return 2
     emit(result, as_json)
     return 0

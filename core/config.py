@@ -21,7 +21,8 @@ class ConfigError(RuntimeError):
 
 
 class CoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Errors must not echo what was given: a rejected SECRET_KEY would land in the log.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = ""
     # Key for ID-number protection and one-time-code hashing. Required outside the
