@@ -172,7 +172,3 @@ class UserTurns:
                 mine.set_result(None)
             if self._tails.get(user_id) is mine:
                 del self._tails[user_id]
-
-    @property
-    def busy_users(self) -> int:
-        return len(self._tails)

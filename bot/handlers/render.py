@@ -239,25 +239,21 @@ class Renderer:
         return message_id
 
     async def _with_attachment(self, chat_id: int, reply: Reply) -> int:
-        assert reply.attachment is not None
+        attachment = reply.attachment
+        assert attachment is not None
         if utf16_len(reply.text) <= MAX_CAPTION_CHARS:
             return await self._call(
                 lambda plain: self.port.send_document(
                     chat_id,
-                    reply.attachment,  # type: ignore[arg-type]
+                    attachment,
                     plain_text(reply.text) if plain else reply.text,
                     reply.buttons,
                     html=not plain,
                 )
             )
+        # A caption holds 1024 characters: a longer text follows the file as messages.
         await self._call(
-            lambda plain: self.port.send_document(
-                chat_id,
-                reply.attachment,  # type: ignore[arg-type]
-                "",
-                (),
-                html=False,
-            )
+            lambda plain: self.port.send_document(chat_id, attachment, "", (), html=False)
         )
         return await self.reply(chat_id, Reply(reply.text, reply.buttons), edit_message_id=None)
 

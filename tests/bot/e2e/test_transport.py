@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from bot.flows.types import Answer, Button, Event, EventKind, Reply
+from bot.flows.types import Answer, Attachment, Button, Event, EventKind, Reply
 from bot.texts import transport as texts
 from tests.bot.e2e.harness import bot_settings, polling, until
 from tests.fakes.botapi import FakeBotApi, parse_html
@@ -62,6 +62,9 @@ class Scripted:
             return Answer((Reply(body, ((Button("好", "go"),),)),))
         elif event.text.startswith("boom"):
             raise RuntimeError(f"cannot handle {event.text}")
+        elif event.text == "copy":
+            copy = Attachment("协议.pdf", b"%PDF-1.7 signed", "application/pdf")
+            return Answer((Reply("<b>协议副本</b> &amp; 附件", attachment=copy),))
         elif event.text == "same":
             return Answer((Reply("不变", ((Button("不变", "same"),),)),))
         self.finished.append((event.user_id, event.text))
@@ -346,3 +349,16 @@ async def test_a_failing_conversation_gets_an_apology_and_polling_goes_on(
     assert "13800138000" not in caplog.text
     assert "13912345678" not in caplog.text
     assert fake_botapi.token not in caplog.text
+
+
+async def test_a_file_reply_arrives_as_a_document_with_its_caption(
+    framework, settings, conversation, fake_botapi
+):
+    async with polling(framework, settings, conversation, fake_botapi):
+        fake_botapi.push_message(USER, "copy")
+        await fake_botapi.wait_for("sendDocument")
+
+    [message] = fake_botapi.sent_to(USER)
+    assert message.kind == "document" and message.text == "协议副本 & 附件"
+    assert message.file is not None and message.file.content == b"%PDF-1.7 signed"
+    assert message.file.file_name == "协议.pdf"
