@@ -27,6 +27,10 @@ class RateLimiter(Protocol):
     async def penalize(self, chat_id: int, seconds: float) -> None:
         """Telegram asked us to wait: hold this chat and the bot back."""
 
+    async def sent(self, chat_id: int) -> None:
+        """A send to ``chat_id`` has just been answered: its next one waits a full interval
+        from now, since Telegram measures the gap between arrivals, not between our slots."""
+
 
 class LocalRateLimiter:
     """For one worker process."""
@@ -57,6 +61,10 @@ class LocalRateLimiter:
             if taken:
                 return
 
+    async def sent(self, chat_id: int) -> None:
+        until = time.monotonic() + self._chat_interval
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
     async def penalize(self, chat_id: int, seconds: float) -> None:
         until = time.monotonic() + seconds
         self._global_next = max(self._global_next, until)
@@ -82,7 +90,7 @@ redis.call('SET', KEYS[2], string.format('%.0f', slot + chat_interval), 'PX', ke
 return {slot - now, 1}
 """
 
-# KEYS: bot key, chat key. ARGV: microseconds to hold both back.
+# KEYS: keys to hold back (bot and chat, or the chat alone). ARGV: microseconds.
 _PENALIZE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -123,6 +131,9 @@ class RedisRateLimiter:
                 await asyncio.sleep(int(wait_us) / 1_000_000)
             if int(taken):
                 return
+
+    async def sent(self, chat_id: int) -> None:
+        await self._penalize(keys=self._keys(chat_id)[1:], args=[self._chat_interval])
 
     async def penalize(self, chat_id: int, seconds: float) -> None:
         await self._penalize(keys=self._keys(chat_id), args=[round(seconds * 1_000_000)])

@@ -149,6 +149,7 @@ class ReminderWorker:
             await self._limiter.acquire(notice.chat_id)
             reply = render(notice, self._clock())
             delivery = await self._notifier.push(notice.chat_id, reply)
+            await self._limiter.sent(notice.chat_id)
             if delivery.status is DeliveryStatus.SENT:
                 # A crash here, between Telegram's answer and this mark, is the one place a
                 # message can go twice: the lease runs out and another pass resends it.
