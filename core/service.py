@@ -127,6 +127,11 @@ FIELD_LABELS = {
 EDITABLE = (RegistrationStatus.DRAFT, RegistrationStatus.REJECTED)
 
 
+def _typed_code(text: str) -> str:
+    # '１２３ ４５６' from a phone keyboard is the same code; anything else is compared as is.
+    return otp.looks_like_code(text) or text.strip()
+
+
 def _event_key(prefix: str) -> str:
     # Each event is its own message: the same kind can recur at the same instant (a
     # termination asked and refused twice), so the key carries a random part, not the time.
@@ -809,7 +814,7 @@ class AgreementService:
                 done = await s.get(CodeChallenge, a.signed_challenge_id)
                 if done is not None and otp.code_matches(
                     self._protector.code_key,
-                    code,
+                    _typed_code(code),
                     binding=done.binding,
                     stored_hash=done.code_hash,
                 ):
@@ -1391,8 +1396,9 @@ class AgreementService:
         ok = False
         try:
             ok = await self._sms.send(phone, text)
-        except Exception:  # noqa: BLE001 - any gateway failure means "not delivered"
-            log.exception("sms backend raised for challenge %s", challenge_id)
+        except Exception as exc:  # noqa: BLE001 - any gateway failure means "not delivered"
+            # Only the type: a gateway's message or traceback may quote the phone or the text.
+            log.warning("sms backend raised %s for challenge %s", type(exc).__name__, challenge_id)
         async with self._sessions() as s, s.begin():
             if ok:
                 await s.execute(
@@ -1469,7 +1475,7 @@ class AgreementService:
             return CodeResult(CodeOutcome.EXPIRED)
         if otp.code_matches(
             self._protector.code_key,
-            code.strip(),
+            _typed_code(code),
             binding=binding,
             stored_hash=challenge.code_hash,
         ):

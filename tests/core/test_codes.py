@@ -58,6 +58,17 @@ async def test_a_spaced_code_is_accepted(world):
     assert result.outcome is CodeOutcome.OK
 
 
+async def test_a_full_width_code_counts_as_the_same_code(world):
+    me = await world.graduate()
+    a = await world.invite(me)
+    code = await _code_for(world, me, a.id)
+    full = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    typed = f"{full[:3]} {full[3:]}"
+    assert (await world.svc.confirm_signature(me, a.id, typed)).outcome is CodeOutcome.OK
+    again = await world.svc.confirm_signature(me, a.id, typed)
+    assert again.outcome is CodeOutcome.ALREADY_CONFIRMED
+
+
 async def test_a_code_is_used_once(world):
     me = await world.graduate()
     a = await world.effective(me)

@@ -1,6 +1,7 @@
 """Code delivery: the webhook backend against a real HTTP server, and the console backend."""
 
 import io
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -92,3 +93,25 @@ async def test_the_console_backend_masks_the_phone():
     line = stream.getvalue()
     assert "138****8000" in line and "13800138000" not in line
     assert "验证码 123456" in line
+
+
+class LeakyGateway:
+    """A backend whose failure message quotes what it was given."""
+
+    async def send(self, phone: str, text: str) -> bool:
+        raise RuntimeError(f"gateway refused {phone}: {text}")
+
+
+async def test_a_raising_backend_is_a_failed_delivery_and_leaks_nothing_to_the_log(
+    settings, clock, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    async with open_core(settings, clock=clock, sms=LeakyGateway(), migrate_schema=False) as core:
+        g = await core.service.begin_registration(1, 1, consent=True)
+        me = Actor.graduate(g.id)
+        await core.service.save_field(me, "phone", "13800138000")
+        with pytest.raises(DeliveryFailed):
+            await core.service.request_phone_code(me)
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "RuntimeError" in logged
+    assert "13800138000" not in logged and "验证码" not in logged
