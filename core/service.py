@@ -1123,7 +1123,7 @@ class AgreementService:
     @staticmethod
     def _require_future(when: datetime, now: datetime) -> None:
         if when.tzinfo is None:
-            raise InvalidInput("deadline must carry a time zone", field="respond_by")
+            raise InvalidInput("回复期限需要带时区，例如 +08:00。", field="respond_by")
         if when <= now:
             raise InvalidInput("回复期限必须晚于现在。", field="respond_by")
 

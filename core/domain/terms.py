@@ -28,20 +28,22 @@ class Terms:
     other_clauses: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("position", "city"):
+        for name, label in (("position", "岗位"), ("city", "工作地点")):
             value = getattr(self, name)
             if not value or not value.strip() or len(value) > 100:
-                raise InvalidInput(f"{name} must be 1-100 characters", field=name)
+                raise InvalidInput(f"{label}不能为空，最多 100 个字。", field=name)
         if not 0 < self.salary_yuan <= 1_000_000:
-            raise InvalidInput("salary must be 1..1000000 yuan", field="salary_yuan")
+            raise InvalidInput("月薪应在 1 到 1,000,000 元之间。", field="salary_yuan")
         if not 0 <= self.probation_months <= 12:
-            raise InvalidInput("probation must be 0..12 months", field="probation_months")
+            raise InvalidInput("试用期应在 0 到 12 个月之间。", field="probation_months")
         if not 0 <= self.service_years <= 20:
-            raise InvalidInput("service period must be 0..20 years", field="service_years")
+            raise InvalidInput("服务期限应在 0 到 20 年之间。", field="service_years")
         if not 0 <= self.penalty_yuan <= 10_000_000:
-            raise InvalidInput("penalty must be 0..10000000 yuan", field="penalty_yuan")
+            raise InvalidInput("违约金应在 0 到 10,000,000 元之间。", field="penalty_yuan")
         if len(self.insurance_notes) > 500 or len(self.other_clauses) > 4000:
-            raise InvalidInput("notes or clauses too long", field="other_clauses")
+            raise InvalidInput(
+                "五险一金说明最多 500 字，其他条款最多 4000 字。", field="other_clauses"
+            )
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -443,9 +443,11 @@ async def test_an_invitation_needs_a_future_aware_deadline(world):
         {"penalty_yuan": -1},
     ],
 )
-def test_nonsense_terms_are_refused(change):
-    with pytest.raises(InvalidInput):
+def test_nonsense_terms_are_refused_in_chinese(change):
+    with pytest.raises(InvalidInput) as caught:
         terms(**change)
+    assert caught.value.field == next(iter(change))
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in caught.value.message)
 
 
 def test_terms_that_often_hurt_graduates_carry_warnings():
