@@ -260,21 +260,30 @@ async def plan_reminders(
     hi = now + schedule.horizon
     planned = 0
     for step, base in _sources(now, hi):
+        at = base.selected_columns.at
         # Deadlines with no row for their current time yet; the unique index answers this.
-        q = base.where(
-            ~exists().where(
-                PlannedReminder.deadline_key == base.selected_columns.key,
-                PlannedReminder.deadline_at == base.selected_columns.at,
+        # Walk the range in deadline order so each chunk starts where the last one ended.
+        q = (
+            base.where(
+                ~exists().where(
+                    PlannedReminder.deadline_key == base.selected_columns.key,
+                    PlannedReminder.deadline_at == at,
+                )
             )
-        ).limit(chunk)
+            .order_by(at)
+            .limit(chunk)
+        )
+        cursor = now
         while True:
             async with sessions() as s, s.begin():
-                found = [_deadline(step, row) for row in (await s.execute(q)).all()]
+                rows = (await s.execute(q.where(at >= cursor))).all()
+                found = [_deadline(step, row) for row in rows]
                 if found:
                     await _insert_plans(s, schedule, found, now)
             planned += len(found)
             if len(found) < chunk:
                 break
+            cursor = found[-1].at
     if planned:
         log.info("planned reminders for %d deadlines", planned)
     return planned
