@@ -55,7 +55,9 @@ async def throwaway_db() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def seed(name: str, graduates: int, deadline_span: str, planned_due: bool) -> None:
+async def seed(
+    name: str, graduates: int, deadline_span: str, planned_due: bool, first: str = "0 hours"
+) -> None:
     """One university and employer; ``graduates`` approved graduates bound to chats, each with
     one invitation whose deadline falls within ``deadline_span`` from NOW."""
     conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
@@ -91,7 +93,8 @@ async def seed(name: str, graduates: int, deadline_span: str, planned_due: bool)
             INSERT INTO agreements (id, token, graduate_id, employer_id, state, version, digest,
                                     respond_by, created_at, updated_at)
             SELECT i, 't' || i, i, 1, 'invited', 1, repeat('0', 64),
-                   $1::timestamptz + (i::float / $2) * interval '{deadline_span}',
+                   $1::timestamptz + interval '{first}'
+                       + (i::float / $2) * interval '{deadline_span}',
                    $3, $3
             FROM generate_series(1, $2) AS i
             """,
@@ -122,7 +125,7 @@ async def bench_send(rate: float, count: int) -> None:
         FakeBotApi(rate_limits=True, global_rate=rate, global_burst=rate) as api,
     ):
         # Deadlines 80 h out: their 72 h reminders are due; planning is switched off.
-        await seed(name, count, "1 hour", planned_due=True)
+        await seed(name, count, "1 hour", planned_due=True, first="80 hours")
         settings = ReminderSettings(
             database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
             secret_key=SECRET,

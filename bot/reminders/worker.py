@@ -94,23 +94,40 @@ class ReminderWorker:
             stats.planned = await r.plan_reminders(sessions, self._schedule, self._clock())
             self._planned_at = time.monotonic()
         self._unreachable.clear()
-        while True:
-            now = self._clock()
-            items: list[r.Claimed] = []
-            for queue in ("event", "reminder"):
-                items += await r.claim(
-                    sessions,
-                    queue,
-                    self.name,
-                    now,
-                    lease=self._settings.lease,
-                    limit=self._settings.reminder_batch_size,
-                )
-            if not items:
-                return stats
-            stats.add(await self._dispatch(items, now))
+        # The next batch is claimed and checked while the current one is being sent, so the
+        # limiter's slots are not left idle between batches.
+        sending: asyncio.Task[PassStats] | None = None
+        try:
+            while True:
+                now = self._clock()
+                items: list[r.Claimed] = []
+                for queue in ("event", "reminder"):
+                    items += await r.claim(
+                        sessions,
+                        queue,
+                        self.name,
+                        now,
+                        lease=self._settings.lease,
+                        limit=self._settings.reminder_batch_size,
+                    )
+                if not items:
+                    break
+                ready, prepared = await self._prepare(items, now)
+                stats.add(prepared)
+                if sending is not None:
+                    stats.add(await sending)
+                sending = asyncio.create_task(self._send_all(ready))
+            if sending is not None:
+                stats.add(await sending)
+                sending = None
+        finally:
+            if sending is not None:
+                sending.cancel()
+        return stats
 
-    async def _dispatch(self, items: list[r.Claimed], now: datetime) -> PassStats:
+    async def _prepare(
+        self, items: list[r.Claimed], now: datetime
+    ) -> tuple[list[r.Verdict], PassStats]:
         stats = PassStats(claimed=len(items))
         sessions = self._core.sessions
         verdicts = await r.prepare(sessions, items, self._schedule, now)
@@ -121,23 +138,20 @@ class ReminderWorker:
             if v.postpone_to is not None:
                 await r.release(sessions, v.item, self.name, v.postpone_to)
                 stats.postponed += 1
+        return [v for v in verdicts if v.notice is not None], stats
+
+    async def _send_all(self, ready: list[r.Verdict]) -> PassStats:
+        stats = PassStats()
         gate = asyncio.Semaphore(self._settings.reminder_concurrency)
 
         async def one(v: r.Verdict) -> str:
             async with gate:
                 return await self._deliver(v.item, v.notice)  # type: ignore[arg-type]
 
-        results = await asyncio.gather(*(one(v) for v in verdicts if v.notice is not None))
-        for outcome in results:
+        for outcome in await asyncio.gather(*(one(v) for v in ready)):
             setattr(stats, outcome, getattr(stats, outcome) + 1)
-        if skips or results:
-            log.info(
-                "worker %s: %d claimed, %d sent, %d skipped",
-                self.name,
-                len(items),
-                stats.sent,
-                stats.skipped,
-            )
+        if ready:
+            log.info("worker %s: %d sent of %d", self.name, stats.sent, len(ready))
         return stats
 
     async def _deliver(self, item: r.Claimed, notice: r.Notice) -> str:
