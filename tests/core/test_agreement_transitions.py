@@ -28,7 +28,7 @@ async def _outbox(world) -> list[str]:
 
 
 async def test_an_invitation_is_signed_sealed_and_filed(world):
-    me = await world.graduate()
+    me = await world.graduate(via_service=True)
     a = await world.invite(me)
     assert a.state is S.INVITED and a.version == 1 and len(a.digest) == 64
     signed = await world.sign(me, a.id)

@@ -126,7 +126,7 @@ async def test_ten_failures_in_an_hour_lock_codes_and_a_new_code_does_not_reset_
 
 
 async def test_a_new_code_waits_a_minute_and_at_most_five_go_out_an_hour(world):
-    me = await world.graduate()
+    me = await world.graduate(via_service=True)
     a = await world.invite(me)
     world.clock.advance(hours=1)
     start = world.clock.now
@@ -234,7 +234,7 @@ async def test_a_phone_code_verifies_only_the_phone_it_was_sent_to(world):
 
 
 async def test_codes_are_stored_only_as_keyed_hashes(world):
-    me = await world.graduate()
+    me = await world.graduate(via_service=True)
     a = await world.invite(me)
     code = await _code_for(world, me, a.id)
     async with world.core.sessions() as s:
@@ -252,7 +252,7 @@ async def test_codes_are_stored_only_as_keyed_hashes(world):
 
 async def test_nothing_personal_is_logged_through_a_whole_signing(world, caplog):
     caplog.set_level(logging.DEBUG)
-    me = await world.graduate()
+    me = await world.graduate(via_service=True)
     a = await world.invite(me)
     code = await _code_for(world, me, a.id)
     await world.svc.confirm_signature(me, a.id, _wrong(code))
