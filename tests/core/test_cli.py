@@ -16,7 +16,9 @@ from core.bootstrap import open_core
 from core.config import CoreSettings
 from core.domain.actors import Actor
 from core.domain.otp import CodeOutcome
+from core.domain.states import DocumentKind
 from tests.conftest import TEST_SECRET, RecordingSms
+from tests.core.conftest import PNG, id_number
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,6 +139,36 @@ TERMS = [
 ]  # fmt: skip
 
 
+async def _submit_registration(cli: Cli) -> int:
+    """A graduate registers in the bot (in process) and submits for review."""
+    sms = RecordingSms()
+    async with open_core(cli.settings(), sms=sms) as core:
+        svc = core.service
+        me = Actor.graduate((await svc.begin_registration(77, 77, consent=True)).id)
+        values = {
+            "name": "王五",
+            "id_number": id_number(777),
+            "phone": "13700000777",
+            "university": "示例大学",
+            "student_no": "2026000777",
+            "faculty": "数学学院",
+            "major": "统计学",
+            "education_level": "硕士",
+            "graduation_year": "2026",
+            "industries": "金融",
+            "cities": "上海",
+            "expected_salary": "1.5万",
+        }
+        for field, raw in values.items():
+            await svc.save_field(me, field, raw)
+        for kind in DocumentKind:
+            await svc.add_document(me, kind, "scan.png", "image/png", PNG)
+        await svc.request_phone_code(me)
+        assert (await svc.verify_phone(me, sms.last_code())).ok
+        await svc.submit_registration(me)
+        return me.id  # type: ignore[return-value]
+
+
 async def test_operators_invite_revise_withdraw_review_and_terminate(cli):
     demo = (await cli("demo")).out
     code, student, first = demo["employer_credit_code"], demo["student_no"], demo["agreement_id"]
@@ -160,15 +192,25 @@ async def test_operators_invite_revise_withdraw_review_and_terminate(cli):
         assert "单位已撤回" in refused.out["message"]
 
     async def review() -> None:
+        newcomer = await _submit_registration(cli)
         listed, not_submitted, unknown = await asyncio.gather(
-            cli("registrations", "--status", "approved"),
+            cli("registrations", "--status", "submitted"),
             cli("approve", student),
             cli("reject", "9999", "--reason", "无此人"),
         )
-        assert [r["student_no"] for r in listed.out["registrations"]] == [student]
+        assert [r["student_no"] for r in listed.out["registrations"]] == ["2026000777"]
         assert listed.out["registrations"][0]["id_number_masked"].startswith("110***")
         assert (not_submitted.status, not_submitted.out["error"]) == (1, "invalid_state")
         assert (unknown.status, unknown.out["error"]) == (1, "not_found")
+        rejected = await cli("reject", "2026000777", "--reason", "学号与学籍不符")
+        assert (rejected.status, rejected.out["status"]) == (0, "rejected")
+        assert rejected.out["graduate_id"] == newcomer
+        async with open_core(cli.settings(), sms=RecordingSms()) as core:
+            me = Actor.graduate(newcomer)
+            assert (await core.service.graduate(me)).reject_reason == "学号与学籍不符"
+            await core.service.submit_registration(me)
+        approved = await cli("approve", "2026000777")
+        assert (approved.status, approved.out["status"]) == (0, "approved")
 
     async def sign_seal_terminate() -> None:
         await _sign_in_process(cli, demo["graduate_id"], first)
@@ -237,7 +279,7 @@ async def test_bad_arguments_exit_2_with_a_clear_message(cli):
 
 async def test_a_refused_action_exits_1_with_the_domain_code(cli):
     demo = (await cli("demo")).out
-    not_signed, missing, bad_code, past = await asyncio.gather(
+    not_signed, missing, bad_code, past, early, no_reason = await asyncio.gather(
         cli("seal", str(demo["agreement_id"])),
         cli("show", "999"),
         cli("employer", "--name", "某公司", "--credit-code", "91110108MA01ABCD01"),
@@ -245,11 +287,15 @@ async def test_a_refused_action_exits_1_with_the_domain_code(cli):
             "invite", "--employer", demo["employer_credit_code"], "--student", "2026000001",
             *TERMS, "--respond-by", iso(-1),
         ),
+        cli("termination", "request", str(demo["agreement_id"]), "--reason", "岗位取消"),
+        cli("termination", "request", str(demo["agreement_id"])),
     )  # fmt: skip
     assert (not_signed.status, not_signed.out["error"]) == (1, "invalid_state")
     assert (missing.status, missing.out["error"]) == (1, "not_found")
     assert (bad_code.status, bad_code.out["error"]) == (1, "employer.credit_code_invalid")
     assert (past.status, past.out["error"]) == (1, "invalid_input")
+    assert (early.status, early.out["error"]) == (1, "invalid_state")
+    assert (no_reason.status, no_reason.out["error"]) == (2, "usage")
 
 
 async def test_a_short_secret_key_stops_the_cli_without_showing_it(cli):
