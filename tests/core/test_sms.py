@@ -2,6 +2,7 @@
 
 import io
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -35,7 +36,7 @@ async def gateway() -> AsyncIterator[tuple[Gateway, str]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     yield gw, f"http://127.0.0.1:{port}/sms"
     await runner.cleanup()
 
@@ -54,10 +55,11 @@ async def test_the_webhook_retries_a_failing_gateway_then_gives_up(gateway):
 
 
 async def test_an_unreachable_gateway_is_a_failed_delivery():
-    # Port 9 (discard) on the loopback has nobody listening in the test environment.
-    assert not await WebhookSms("http://127.0.0.1:9/sms", retries=2, timeout_s=1).send(
-        "13800138000", "x"
-    )
+    with socket.socket() as probe:  # a port that was free a moment ago, now closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sender = WebhookSms(f"http://127.0.0.1:{port}/sms", retries=2, timeout_s=1)
+    assert not await sender.send("13800138000", "x")
 
 
 async def test_a_code_that_could_not_be_sent_is_reported_and_left_unusable(
