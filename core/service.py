@@ -206,6 +206,15 @@ class AgreementService:
         """
         if not consent:
             raise ConsentRequired()
+        try:
+            return await self._begin_registration(telegram_user_id, chat_id, channel)
+        except IntegrityError:
+            # A simultaneous first tap from the same account created the binding; use it.
+            return await self._begin_registration(telegram_user_id, chat_id, channel)
+
+    async def _begin_registration(
+        self, telegram_user_id: int, chat_id: int, channel: str
+    ) -> GraduateView:
         now = self.now()
         async with self._sessions() as s, s.begin():
             binding = await s.get(TelegramBinding, telegram_user_id)

@@ -274,3 +274,12 @@ async def test_the_id_number_is_stored_only_protected(world):
         assert value[6:14] not in text, name  # not even the birth date
     assert columns["id_number_masked"] == value[:3] + "*" * 11 + value[-4:]
     assert world.core.protector.open(columns["id_number_sealed"]) == value
+
+
+async def test_two_simultaneous_first_consents_bind_one_graduate(core):
+    import asyncio
+
+    views = await asyncio.gather(
+        *(core.service.begin_registration(4242, 4242, consent=True) for _ in range(4))
+    )
+    assert len({v.id for v in views}) == 1
