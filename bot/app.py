@@ -67,20 +67,13 @@ async def open_app(
 @contextlib.asynccontextmanager
 async def background_worker(app: BotApp, notifier: Notifier) -> AsyncIterator[None]:
     """Run the reminder and push worker beside the transport, stopping it on exit."""
-    try:
-        from bot.reminders.settings import ReminderSettings
-        from bot.reminders.worker import run_worker
-    except ImportError:  # the reminders package is optional for the flows' own tests
-        log.warning("reminder worker not available; pushes are not sent from this process")
-        yield
-        return
-    values = app.settings.model_dump(exclude={"console_user_id"})
-    reminder_settings = ReminderSettings.model_validate(values)
+    from bot.reminders.worker import run_worker
+
     stop = asyncio.Event()
 
     async def supervised() -> None:
         try:
-            await run_worker(app.core, notifier, reminder_settings, stop=stop)
+            await run_worker(app.core, notifier, app.settings, stop=stop)
         except Exception:
             log.exception("reminder worker stopped with an error")
 
@@ -124,10 +117,8 @@ async def run_telegram(settings: BotSettings, *, stop: asyncio.Event | None = No
         from bot.handlers.aiogram_app import run_polling
     async with open_app(settings) as app:
         from bot.reminders.cli import open_notifier
-        from bot.reminders.settings import ReminderSettings
 
-        values = settings.model_dump(exclude={"console_user_id"})
-        async with open_notifier(ReminderSettings.model_validate(values)) as notifier:
+        async with open_notifier(settings) as notifier:
             async with background_worker(app, notifier):
                 await run_polling(settings, app.conversation, stop=stop)
 

@@ -247,6 +247,14 @@ class AgreementService:
             log.info("graduate %s created for a new binding", g.id)
             return await self._graduate_view(s, g)
 
+    async def mark_reachable(self, actor: Actor) -> None:
+        """The graduate wrote again after a push bounced: pushes and reminders resume."""
+        async with self._sessions() as s, s.begin():
+            g = await self._own_graduate(s, actor, lock=True)
+            if g.unreachable_at is not None:
+                g.unreachable_at = None
+                log.info("graduate %s reachable again", g.id)
+
     async def update_chat(self, telegram_user_id: int, chat_id: int) -> None:
         async with self._sessions() as s, s.begin():
             binding = await s.get(TelegramBinding, telegram_user_id)
@@ -1628,4 +1636,5 @@ class AgreementService:
             reject_reason=g.reject_reason,
             reminders_enabled=g.reminders_enabled,
             missing=tuple(missing),
+            unreachable=g.unreachable_at is not None,
         )

@@ -40,6 +40,7 @@ class GraduateView:
     reject_reason: str | None
     reminders_enabled: bool
     missing: tuple[str, ...] = ()
+    unreachable: bool = False  # a push bounced (blocked bot); cleared when they write again
 
 
 @dataclass(frozen=True, slots=True)

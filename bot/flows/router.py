@@ -20,6 +20,7 @@ from bot.flows.session import Session
 from bot.flows.settings import SettingsFlow
 from bot.flows.types import Answer, Button, Event, EventKind, StateStore
 from bot.texts import flows as t
+from core.domain.actors import Actor
 from core.domain.errors import DomainError
 from core.domain.otp import looks_like_code
 from core.domain.states import RegistrationStatus
@@ -66,6 +67,8 @@ class FlowConversation:
             stored = await self._store.load(key)
             session = Session.from_dict(stored)
             graduate = await self._service.graduate_for_telegram(event.user_id)
+            if graduate is not None and graduate.unreachable:
+                await self._service.mark_reachable(Actor.graduate(graduate.id, self._channel))
             ctx = Ctx(event, session, graduate, self._channel)
             try:
                 answer = await self._dispatch(ctx)

@@ -178,3 +178,16 @@ async def test_push_buttons_open_their_screens(chat, demo):
     assert "还没有已签的协议" in chat.text
     await chat.tap_data("st")
     assert "我的状态" in chat.text
+
+
+async def test_a_graduate_who_blocked_the_bot_is_reachable_again_once_they_write(
+    chat, core, clock, demo
+):
+    from core.reminders import mark_unreachable
+
+    await mark_unreachable(core.sessions, demo["graduate_id"], clock.now)
+    assert (await core.service.graduate_for_telegram(1001)).unreachable
+
+    await chat.command("status")
+
+    assert not (await core.service.graduate_for_telegram(1001)).unreachable
