@@ -116,6 +116,10 @@ async def run_telegram(settings: BotSettings, *, stop: asyncio.Event | None = No
     else:
         from bot.handlers.aiogram_app import run_polling
     async with open_app(settings) as app:
+        if not settings.worker_in_bot_process:
+            # Production runs the Procfile's worker process; this one only answers updates.
+            await run_polling(settings, app.conversation, stop=stop)
+            return
         from bot.reminders.cli import open_notifier
 
         async with open_notifier(settings) as notifier:

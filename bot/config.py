@@ -24,6 +24,9 @@ class BotSettings(CoreSettings):
     bot_framework: Literal["aiogram", "ptb"] = "aiogram"
     redis_url: str = ""
     console_user_id: int = 1
+    # Run the reminder worker inside the bot process: default only for the embedded database;
+    # with a server database the Procfile's `worker` process does it.
+    bot_run_worker: bool | None = None
 
     reminder_offsets_hours: str = "72,24,2"
     quiet_hours: str = "22:00-08:00"
@@ -98,6 +101,10 @@ class BotSettings(CoreSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("TELEGRAM_API_URL must start with http:// or https://")
         return value
+
+    @property
+    def worker_in_bot_process(self) -> bool:
+        return self.embedded if self.bot_run_worker is None else self.bot_run_worker
 
     @property
     def has_token(self) -> bool:
