@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from bot.texts import flows as t
+from bot.texts.timefmt import BEIJING, deadline_line, time_left, when
 from core.domain.terms import Terms
 from core.views import AgreementView
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def esc(value: object) -> str:
     """Escape anything a user, employer or university wrote before it enters HTML."""
     return html.escape(str(value), quote=False)
-
-
-def when(at: datetime) -> str:
-    """Beijing time as graduates read it: 12月6日(周六) 18:00."""
-    local = at.astimezone(BEIJING)
-    return f"{local.month}月{local.day}日(周{t.weekday(local.weekday())}) {local:%H:%M}"
-
-
-def time_left(at: datetime, now: datetime) -> str:
-    left = at - now
-    if left <= timedelta(0):
-        return "已截止"
-    minutes = int(left.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"还剩 {days} 天 {hours} 小时" if hours else f"还剩 {days} 天"
-    if hours:
-        return f"还剩 {hours} 小时 {minutes} 分" if minutes else f"还剩 {hours} 小时"
-    return f"还剩 {max(minutes, 1)} 分钟"
-
-
-def deadline(at: datetime, now: datetime) -> str:
-    """12月6日(周六) 18:00 截止，还剩 1 天 3 小时."""
-    return f"{when(at)} 截止，{time_left(at, now)}"
 
 
 def money(yuan: int) -> str:
@@ -83,3 +57,8 @@ def agreement_card(view: AgreementView, now: datetime, *, with_deadline: bool = 
         lines.append(t.CARD_WARNINGS)
         lines.extend(f"• {esc(w)}" for w in view.warnings)
     return "\n".join(lines)
+
+
+# The flows call a deadline line by its short name.
+deadline = deadline_line
+__all__ = ["BEIJING", "deadline", "time_left", "when"]

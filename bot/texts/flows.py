@@ -267,10 +267,6 @@ FAQ_UNKNOWN_CONTACT = "你的学校：{contact}"
 FAQ_STALE = "这个问题已经更新，请发送 /faq 重新选择。"
 
 
-def weekday(index: int) -> str:
-    return "一二三四五六日"[index]
-
-
 # ------------------------------------------------------------------ console
 
 CONSOLE_INTRO = (

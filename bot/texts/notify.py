@@ -10,9 +10,8 @@ import html
 from datetime import datetime
 
 from bot.flows.types import Button, Reply
-from core.reminders import BEIJING, Notice
-
-WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+from bot.texts.timefmt import deadline_line, when
+from core.reminders import Notice
 
 # Callback data the conversation router answers (bot/flows).
 OPEN_INVITATION = "inv:open:{id}"
@@ -58,29 +57,6 @@ EVENTS = {
     "registration_rejected": "你的信息确认被学校退回。原因：{reason}\n请修改后重新提交。",
 }
 EVENT_FALLBACK = "你的签约进度有更新，请查看。"
-
-
-def when(at: datetime) -> str:
-    """``12月6日(周六) 18:00`` in Beijing time."""
-    local = at.astimezone(BEIJING)
-    return f"{local.month}月{local.day}日({WEEKDAYS[local.weekday()]}) {local:%H:%M}"
-
-
-def remaining(at: datetime, now: datetime) -> str:
-    """``1 天 3 小时``, ``5 小时 20 分钟``, ``40 分钟``: rounded down, never below a minute."""
-    minutes = max(1, int((at - now).total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} 天 {hours} 小时" if hours else f"{days} 天"
-    if hours:
-        return f"{hours} 小时 {mins} 分钟" if mins else f"{hours} 小时"
-    return f"{mins} 分钟"
-
-
-def deadline_line(at: datetime, now: datetime) -> str:
-    """``12月6日(周六) 18:00 截止，还剩 1 天 3 小时``."""
-    return f"{when(at)} 截止，还剩 {remaining(at, now)}"
 
 
 def render(notice: Notice, now: datetime) -> Reply:

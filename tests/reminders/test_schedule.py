@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.reminders.settings import parse_offsets
-from bot.texts.notify import deadline_line, remaining
+from bot.texts.timefmt import deadline_line, remaining
 from core.reminders import QuietHours, Schedule
 from tests.reminders.conftest import beijing
 
