@@ -360,56 +360,64 @@ async def claim(
     write lock taken at BEGIN serialises claims.
     """
     model = _model(queue)
+    due = (
+        select(model.id)
+        .where(
+            model.status == PENDING,
+            model.due_at <= now,
+            or_(model.claimed_until.is_(None), model.claimed_until < now),
+        )
+        .order_by(model.due_at, model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if queue == "reminder":
+        columns: tuple[Any, ...] = (
+            PlannedReminder.deadline_key,
+            PlannedReminder.deadline_at,
+            PlannedReminder.offset_minutes,
+            PlannedReminder.agreement_id,
+        )
+    else:
+        columns = (OutboxMessage.kind, OutboxMessage.payload)
+    # One statement finds, locks and leases the batch: one round trip, no ORM objects.
+    stmt = (
+        update(model)
+        .where(model.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=now + lease)
+        .returning(model.id, model.graduate_id, model.due_at, model.attempts, *columns)
+    )
     async with sessions() as s, s.begin():
-        rows = list(
-            await s.scalars(
-                select(model)
-                .where(
-                    model.status == PENDING,
-                    model.due_at <= now,
-                    or_(model.claimed_until.is_(None), model.claimed_until < now),
-                )
-                .order_by(model.due_at, model.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not rows:
-            return []
-        await s.execute(
-            update(model)
-            .where(model.id.in_([r.id for r in rows]))
-            .values(claimed_by=worker, claimed_until=now + lease)
-        )
-        if queue == "reminder":
-            return [
-                Claimed(
-                    "reminder",
-                    r.id,
-                    r.graduate_id,
-                    "reminder",
-                    r.due_at,
-                    r.attempts,
-                    deadline_key=r.deadline_key,
-                    deadline_at=r.deadline_at,
-                    offset_minutes=r.offset_minutes,
-                    agreement_id=r.agreement_id,
-                )
-                for r in rows
-            ]
+        rows = sorted((await s.execute(stmt)).all(), key=lambda row: (row.due_at, row.id))
+    if queue == "reminder":
         return [
             Claimed(
-                "event",
-                r.id,
-                r.graduate_id,
-                r.kind,
-                r.due_at,
-                r.attempts,
-                agreement_id=_int(r.payload.get("agreement_id")),
-                payload=dict(r.payload),
+                "reminder",
+                row.id,
+                row.graduate_id,
+                "reminder",
+                row.due_at,
+                row.attempts,
+                deadline_key=row.deadline_key,
+                deadline_at=row.deadline_at,
+                offset_minutes=row.offset_minutes,
+                agreement_id=row.agreement_id,
             )
-            for r in rows
+            for row in rows
         ]
+    return [
+        Claimed(
+            "event",
+            row.id,
+            row.graduate_id,
+            row.kind,
+            row.due_at,
+            row.attempts,
+            agreement_id=_int(row.payload.get("agreement_id")),
+            payload=dict(row.payload),
+        )
+        for row in rows
+    ]
 
 
 def _int(value: object) -> int | None:
@@ -587,17 +595,37 @@ async def mark_sent(
     sessions: async_sessionmaker[AsyncSession], queue: str, row_id: int, worker: str, now: datetime
 ) -> bool:
     """Record a send; False when the lease had passed to another worker meanwhile."""
-    model = _model(queue)
+    return (queue, row_id) in await mark_all_sent(sessions, [(queue, row_id)], worker, now)
+
+
+async def mark_all_sent(
+    sessions: async_sessionmaker[AsyncSession],
+    sends: Sequence[tuple[str, int]],
+    worker: str,
+    now: datetime,
+) -> set[tuple[str, int]]:
+    """Record several sends, given as (queue, row id), in one transaction.
+
+    Returns those recorded; one missing had its lease pass to another worker meanwhile.
+    """
+    done: set[tuple[str, int]] = set()
+    if not sends:
+        return done
     async with sessions() as s, s.begin():
-        result = await s.execute(
-            update(model)
-            .where(model.id == row_id, model.claimed_by == worker, model.status == PENDING)
-            .values(status=SENT, sent_at=now, claimed_until=None)
-        )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        log.warning("%s %d was sent but its lease had passed to another worker", queue, row_id)
-        return False
-    return True
+        for queue in sorted({q for q, _ in sends}):
+            model = _model(queue)
+            ids = sorted(i for q, i in sends if q == queue)
+            result = await s.execute(
+                update(model)
+                .where(model.id.in_(ids), model.claimed_by == worker, model.status == PENDING)
+                .values(status=SENT, sent_at=now, claimed_until=None)
+                .returning(model.id)
+            )
+            done.update((queue, row_id) for row_id in result.scalars())
+    for queue, row_id in sends:
+        if (queue, row_id) not in done:
+            log.warning("%s %d was sent but its lease had passed to another worker", queue, row_id)
+    return done
 
 
 async def finish(

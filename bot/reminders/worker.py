@@ -2,8 +2,11 @@
 
 One pass: expire what is overdue (which queues its pushes), plan reminders for deadlines
 entering the horizon, then claim batches until nothing is due. Each message is sent under
-the rate limiter and marked sent on its own right after, so a crash leaves at most the
-messages in flight unmarked (see ``core.reminders`` for why that side was chosen).
+the rate limiter and its sender waits, still holding its concurrency slot, until the send is
+recorded. Records are written in groups (every send answered while the previous group was
+being written goes into the next), one transaction a group instead of one a message, so a
+crash still leaves unmarked at most the messages in flight, never more than
+``reminder_concurrency`` (see ``core.reminders`` for why that side was chosen).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.types import DeliveryStatus, Notifier
 from bot.reminders.limiter import LocalRateLimiter, RateLimiter, RedisRateLimiter
@@ -47,6 +51,50 @@ class PassStats:
     def add(self, other: PassStats) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class SentLedger:
+    """Writes "sent" for many rows in one transaction: group commit for the send records.
+
+    ``record`` returns only once its row is written, so a caller that holds a concurrency slot
+    until then keeps the number of sent-but-unrecorded messages within the concurrency.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        worker: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._worker = worker
+        self._clock = clock
+        self._waiting: list[tuple[tuple[str, int], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, queue: str, row_id: int) -> bool:
+        """Mark one row sent; False when its lease had passed to another worker."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append(((queue, row_id), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                marked = await r.mark_all_sent(
+                    self._sessions, [key for key, _ in group], self._worker, self._clock()
+                )
+            except Exception as exc:
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for key, done in group:
+                if not done.done():
+                    done.set_result(key in marked)
 
 
 def worker_name() -> str:
@@ -80,6 +128,7 @@ class ReminderWorker:
         self.name = name or worker_name()
         self._planned_at: float | None = None
         self._unreachable: set[int] = set()
+        self._ledger = SentLedger(core.sessions, self.name, self._clock)
 
     async def run_pass(self) -> PassStats:
         """Everything due as of now, then return."""
@@ -165,9 +214,10 @@ class ReminderWorker:
             delivery = await self._notifier.push(notice.chat_id, reply)
             await self._limiter.sent(notice.chat_id)
             if delivery.status is DeliveryStatus.SENT:
-                # A crash here, between Telegram's answer and this mark, is the one place a
-                # message can go twice: the lease runs out and another pass resends it.
-                await r.mark_sent(sessions, item.queue, item.id, self.name, self._clock())
+                # A crash here, between Telegram's answer and the write of this mark's group,
+                # is the one place a message can go twice: the lease runs out and another
+                # pass resends it. The slot is held until the write, which bounds the count.
+                await self._ledger.record(item.queue, item.id)
                 return "sent"
             if delivery.status is DeliveryStatus.RETRY_AFTER:
                 wait = max(delivery.retry_after_s, 1.0)

@@ -182,3 +182,27 @@ async def test_the_office_lists_unreachable_graduates_with_a_deadline_coming(wor
     rows = await listing(72)
     assert [(r["graduate_id"], r["deadline_key"]) for r in rows] == [(gone, "respond:2")]
     assert await listing(24) == []
+
+
+async def test_sends_recorded_in_groups_still_lose_nothing_and_repeat_at_most_those_in_flight(
+    world: World,
+):
+    """Records are written a group at a time; a sender keeps its slot until its group is in,
+    so a crash repeats at most ``reminder_concurrency`` messages."""
+    chats = await invite_many(world, 24)
+    world.clock.now = beijing("2026-06-01 10:00")
+    settings = reminder_settings(world.settings.database_url, world.api, reminder_concurrency=4)
+    crashing = ReminderWorker(
+        world.core, CrashAfter(AiogramNotifier(world.bot), 10), settings, name="dies"
+    )
+    try:
+        await crashing.run_pass()
+    except Crash:
+        pass
+    assert len(world.api.accepted_sends) == 10
+
+    world.clock.now += settings.lease + timedelta(seconds=1)
+    await world.worker(name="after").run_pass()
+    counts = per_chat(world)
+    assert set(counts) == set(chats), "nothing lost"
+    assert sum(counts.values()) - len(chats) <= 4
