@@ -311,7 +311,9 @@ async def _insert_plans(
             )
     dialect = s.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(PlannedReminder).on_conflict_do_nothing(
+    # The table, not the mapped class: Core's executemany sends many rows per statement,
+    # where the ORM bulk path with ON CONFLICT went a few rows at a time (12 s for 44,000).
+    stmt = insert(PlannedReminder.__table__).on_conflict_do_nothing(
         index_elements=["deadline_key", "deadline_at", "offset_minutes"]
     )
     await s.execute(stmt, values)
