@@ -60,6 +60,16 @@ def non_negative(text: str) -> int:
     return value
 
 
+def record_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an agreement id: {text!r}") from None
+    if not 0 < value < 2**31:
+        raise argparse.ArgumentTypeError(f"no agreement has id {value}")
+    return value
+
+
 def money(text: str) -> int:
     try:
         return validate_salary(text)
@@ -117,14 +127,21 @@ def build_parser() -> Parser:
     inv.add_argument("--student", required=True, help="student number")
     inv.add_argument("--university")
     add_terms(inv, required=True)
-    rev = sub.add_parser("revise", parents=[common])
-    rev.add_argument("id", type=int)
+    acting = Parser(add_help=False)
+    acting.add_argument(
+        "--employer",
+        help="credit code of the employer acting; refused when the agreement is not theirs",
+    )
+    rev = sub.add_parser("revise", parents=[common, acting])
+    rev.add_argument("id", type=record_id)
     add_terms(rev, required=False)
-    for name in ("withdraw", "seal", "file", "show"):
-        sub.add_parser(name, parents=[common]).add_argument("id", type=int)
-    term = sub.add_parser("termination", parents=[common])
+    for name in ("withdraw", "seal"):
+        sub.add_parser(name, parents=[common, acting]).add_argument("id", type=record_id)
+    for name in ("file", "show"):
+        sub.add_parser(name, parents=[common]).add_argument("id", type=record_id)
+    term = sub.add_parser("termination", parents=[common, acting])
     term.add_argument("action", choices=["request", "consent", "refuse", "approve"])
-    term.add_argument("id", type=int)
+    term.add_argument("id", type=record_id)
     term.add_argument("--penalty", type=non_negative)
     term.add_argument("--reason")
     exp = sub.add_parser("expire", parents=[common])
@@ -210,7 +227,10 @@ async def run(args: argparse.Namespace, core: Core) -> dict[str, Any]:
         )
         return {"ok": True, "graduates": plain(rows)}
     current = await svc.agreement(system, args.id)
-    employer = Actor.employer(await svc.employer_by_code(current.employer_credit_code))
+    # An operator acting for one employer names it; the service then refuses other employers'
+    # agreements. Without --employer the command acts for the agreement's own employer.
+    acting_for = getattr(args, "employer", None) or current.employer_credit_code
+    employer = Actor.employer(await svc.employer_by_code(acting_for))
     university = Actor.university(await svc.university_of(current.graduate_id))
     if cmd == "show":
         return {"ok": True, "agreement": plain(current)}

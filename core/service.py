@@ -278,7 +278,7 @@ class AgreementService:
             if field == "name":
                 g.name = v.validate_name(raw)
             elif field == "id_number":
-                value = v.validate_id_number(raw)
+                value = v.validate_id_number(raw, today=self._today())
                 lookup = self._protector.lookup_hash(value)
                 other = await s.scalar(
                     select(Graduate.id).where(
@@ -487,9 +487,7 @@ class AgreementService:
         self, actor: Actor, graduate_id: int, reason: str
     ) -> GraduateView:
         """University rejects with a reason the graduate will read. Raises InvalidInput."""
-        reason = v.normalise(reason)
-        if not reason or len(reason) > 500:
-            raise InvalidInput("驳回原因不能为空，且不超过 500 字。", field="reason")
+        reason = v.clean_free_text(reason, field="reason", label="驳回原因", max_len=500)
         return await self._review(actor, graduate_id, approve=False, reason=reason)
 
     async def set_reminders(self, actor: Actor, enabled: bool) -> None:
@@ -595,11 +593,7 @@ class AgreementService:
 
     async def request_changes(self, actor: Actor, agreement_id: int, text: str) -> AgreementView:
         """The graduate asks the employer to change the terms. Raises InvalidState."""
-        text = v.normalise(text)
-        if not text:
-            raise InvalidInput("请写下希望修改的内容。", field="change_request")
-        if len(text) > 1000:
-            raise InvalidInput("修改意见最多 1000 字，请精简一些。", field="change_request")
+        text = v.clean_free_text(text, field="change_request", label="修改意见", max_len=1000)
         async with self._sessions() as s, s.begin():
             a = await self._own_agreement(s, actor, agreement_id)
             self._require_state(a, AgreementState.INVITED)
@@ -954,9 +948,7 @@ class AgreementService:
         A graduate confirms with the termination code; an employer needs none. Raises
         InvalidState, InvalidInput.
         """
-        reason = v.normalise(reason)
-        if not reason or len(reason) > 1000:
-            raise InvalidInput("请用 1000 字以内写明解约原因。", field="reason")
+        reason = v.clean_free_text(reason, field="reason", label="解约原因", max_len=1000)
         async with self._sessions() as s, s.begin():
             if actor.kind is ActorKind.GRADUATE:
                 a = await self._own_agreement(s, actor, agreement_id)
@@ -997,19 +989,25 @@ class AgreementService:
     ) -> AgreementView:
         """The other party agrees to terminate; the penalty paid is recorded.
 
-        With no amount given, the penalty written in the agreement is recorded.
-        Raises Forbidden when the requester tries to consent to its own request.
+        With no amount given, the penalty written in the agreement is recorded. Raises Forbidden
+        when the requester tries to consent to its own request, InvalidInput for a penalty
+        above the agreed one.
         """
         async with self._sessions() as s, s.begin():
             a = await self._party_agreement(s, actor, agreement_id)
             self._require_state(a, AgreementState.TERMINATION_REQUESTED)
             if a.termination_by == actor.kind.value:
                 raise Forbidden("解约需要由另一方同意。")
+            version = await self._current_version(s, a)
+            agreed = Terms.from_dict(version.terms).penalty_yuan
             if penalty_yuan is None:
-                version = await self._current_version(s, a)
-                penalty_yuan = Terms.from_dict(version.terms).penalty_yuan
-            if not 0 <= penalty_yuan <= 10_000_000:
-                raise InvalidInput("违约金金额不合理。", field="penalty")
+                penalty_yuan = agreed
+            # The penalty is what the signed agreement says; consent may waive part of it,
+            # never raise it.
+            if not 0 <= penalty_yuan <= agreed:
+                raise InvalidInput(
+                    f"违约金应在 0 到协议约定的 {agreed:,} 元之间。", field="penalty"
+                )
             a.termination_penalty = penalty_yuan
             await self._transition(
                 s,

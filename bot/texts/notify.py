@@ -50,9 +50,9 @@ EVENTS = {
     "sealed": "✅ 「{employer}」已盖章，就业协议书生效，等待学校备案。",
     "filed": "✅ 学校已备案你和「{employer}」的就业协议书。",
     "termination_requested_by_employer": "「{employer}」申请解除协议，请查看并答复。",
-    "termination_agreed": "解约申请已获对方同意，等待学校审批。",
+    "termination_agreed": "解约申请已获对方同意，记录的违约金为 {penalty}，等待学校审批。",
     "termination_refused": "对方不同意解约，协议保持原状态。",
-    "terminated": "学校已批准解约，与「{employer}」的协议已解除。",
+    "terminated": "学校已批准解约，与「{employer}」的协议已解除（违约金 {penalty}）。",
     "registration_approved": "✅ 你的信息确认已通过学校审核，现在可以签约了。",
     "registration_rejected": "你的信息确认被学校退回。原因：{reason}\n请修改后重新提交。",
 }
@@ -100,8 +100,13 @@ def _event(notice: Notice) -> Reply:
         "version": payload.get("version", ""),
         "deadline": when(notice.deadline_at) if notice.deadline_at else "截止时间",
         "reason": html.escape(str(payload.get("reason", ""))),
+        "penalty": _money(payload.get("penalty_yuan")),
     }
     return Reply(template.format(**fields), ((_button(notice),),))
+
+
+def _money(value: object) -> str:
+    return f"{value:,} 元" if isinstance(value, int) else "见协议"
 
 
 def _button(notice: Notice) -> Button:

@@ -24,6 +24,10 @@ STUDENT_NO_RE = re.compile(r"[0-9A-Za-z]{4,20}")
 SEPARATORS = re.compile(r"[\s\-‐‑–—()（）]")
 SALARY_TAIL = re.compile(r"(元|/月|每月|per month|/month)+$")
 SALARY_NUMBER = re.compile(r"\d{1,9}(\.\d{1,4})?")
+SALARY_DIGITS = re.compile(r"\d+(\.\d+)?")
+# Names on ID cards: Chinese characters, Latin letters (minority and foreign names), the
+# middle dot of transliterated names, and single spaces.
+NAME_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z·・ .'-]+")
 
 
 def normalise(text: str) -> str:
@@ -31,15 +35,38 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def has_control(text: str, *, allow_newlines: bool = False) -> bool:
+    """True when the text carries control or format characters (escape codes, NUL, RTL marks)."""
+    allowed = "\n\t" if allow_newlines else ""
+    return any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in text)
+
+
+def clean_free_text(raw: str, *, field: str, label: str, max_len: int) -> str:
+    """Text a person wrote for another person to read (a change request, a reason).
+
+    Kept as written (full-width punctuation included); only trimmed. Raises InvalidInput when
+    empty, too long, or carrying control characters.
+    """
+    value = raw.strip()
+    if not value:
+        raise InvalidInput(f"{label}不能为空。", field=field)
+    if len(value) > max_len:
+        raise InvalidInput(f"{label}最多 {max_len} 字，请精简一些。", field=field)
+    if has_control(value, allow_newlines=True):
+        raise InvalidInput(f"{label}里有无法显示的控制字符，请重新输入。", field=field)
+    return value
+
+
 def id_check_char(first17: str) -> str:
     total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
     return ID_CHECK[total % 11]
 
 
-def validate_id_number(raw: str) -> str:
+def validate_id_number(raw: str, *, today: date | None = None) -> str:
     """Return the 18-character resident ID number, upper-cased.
 
-    Raises InvalidInput when the shape, the birth date or the check character is wrong.
+    Raises InvalidInput when the shape, the birth date (a real date, not after ``today``) or
+    the check character is wrong.
     """
     value = SEPARATORS.sub("", normalise(raw)).upper()
     if (
@@ -58,6 +85,10 @@ def validate_id_number(raw: str) -> str:
         ) from None
     if born.year < 1900 or born > date(2100, 1, 1):
         raise InvalidInput("身份证号里的出生日期（第 7–14 位）不是有效日期。", field="id_number")
+    if today is not None and born > today:
+        raise InvalidInput(
+            "身份证号里的出生日期（第 7–14 位）晚于今天，请核对。", field="id_number"
+        )
     if id_check_char(value[:17]) != value[17]:
         raise InvalidInput("身份证号校验位不对，请逐位核对后重新输入。", field="id_number")
     return value
@@ -116,8 +147,8 @@ def validate_name(raw: str) -> str:
     value = re.sub(r"\s+", " ", value)
     if not 2 <= len(value) <= 30:
         raise InvalidInput("姓名应为 2–30 个字，请与身份证上一致。", field="name")
-    if any(c.isdigit() or c in '<>@#$%^&*=+{}[]|\\/;:"' for c in value):
-        raise InvalidInput("姓名里不能有数字或符号，请与身份证上一致。", field="name")
+    if not NAME_RE.fullmatch(value) or not any(c.isalpha() for c in value):
+        raise InvalidInput("姓名里只能有汉字、字母或间隔号，请与身份证上一致。", field="name")
     return value
 
 
@@ -136,6 +167,10 @@ def validate_short_text(raw: str, *, field: str, label: str, max_len: int = 50) 
         raise InvalidInput(f"{label}最多 {max_len} 个字。", field=field)
     if "<" in value or ">" in value:
         raise InvalidInput(f"{label}里不能有尖括号。", field=field)
+    if has_control(value):
+        raise InvalidInput(f"{label}里有无法显示的控制字符，请重新输入。", field=field)
+    if not any(c.isalpha() for c in value):
+        raise InvalidInput(f"{label}应当是文字，例如“北京”“计算机学院”。", field=field)
     return value
 
 
@@ -182,6 +217,8 @@ def validate_salary(raw: str, *, field: str = "salary", label: str = "月薪") -
             value, factor = value[: -len(suffix)].strip(), mult
             break
     # A plain decimal only: float() would also take 'inf', 'nan' and '1e9'.
+    if SALARY_DIGITS.fullmatch(value) and not SALARY_NUMBER.fullmatch(value):
+        raise InvalidInput(f"{label}应在 1 到 1,000,000 元之间。", field=field)
     if not SALARY_NUMBER.fullmatch(value):
         raise InvalidInput(f"{label}请写数字（元），例如 8000 或 1.2万。", field=field)
     amount = round(float(value) * factor)

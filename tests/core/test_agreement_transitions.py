@@ -169,6 +169,17 @@ async def test_a_consented_penalty_may_differ_from_the_written_one(world):
     assert agreed.termination_penalty == 2000
 
 
+async def test_a_consented_penalty_above_the_agreed_one_is_refused(world):
+    me = await world.graduate()
+    a = await world.effective(me, penalty_yuan=5000)
+    await world.svc.request_termination_code(me, a.id)
+    await world.svc.request_termination(me, a.id, "家庭原因", world.sms.last_code())
+    with pytest.raises(InvalidInput, match="5,000"):
+        await world.svc.consent_termination(world.employer, a.id, 9999)
+    view = await world.svc.agreement(me, a.id)
+    assert view.state is S.TERMINATION_REQUESTED and view.termination_penalty is None
+
+
 async def test_a_refused_termination_returns_a_filed_agreement_to_filed(world):
     me = await world.graduate()
     a = await world.effective(me)

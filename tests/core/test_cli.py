@@ -264,7 +264,9 @@ BAD_ARGUMENTS = [
     (["revise", "1", "--penalty", "-5"], "negative"),
     (["frobnicate"], "invalid choice"),
     (["seal"], "required"),
-    (["seal", "abc"], "invalid int"),
+    (["seal", "abc"], "not an agreement id"),
+    (["withdraw", "99999999999999999999999"], "no agreement has id"),
+    (["show", "0"], "no agreement has id"),
     (["termination", "cancel", "1"], "invalid choice"),
 ]
 
@@ -303,3 +305,20 @@ async def test_a_short_secret_key_stops_the_cli_without_showing_it(cli):
     run = await cli("init")
     assert run.status == 2 and run.out["error"] == "config"
     assert "too-short-a-key" not in run.stdout + run.stderr
+
+
+async def test_an_employer_named_on_the_command_line_cannot_act_on_another_employers_agreement(
+    cli,
+):
+    demo = (await cli("demo")).out
+    other = "91110000100000000X"
+    assert (
+        await cli("employer", "--name", "另一家公司", "--credit-code", other, "--override-check")
+    ).status == 0
+
+    refused = await cli("withdraw", str(demo["agreement_id"]), "--employer", other)
+    assert refused.status == 1 and refused.out["error"] == "not_found"
+    own = await cli(
+        "withdraw", str(demo["agreement_id"]), "--employer", demo["employer_credit_code"]
+    )
+    assert own.status == 0 and own.out["state"] == "withdrawn"

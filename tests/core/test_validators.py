@@ -134,7 +134,10 @@ def test_names_are_normalised(raw, expected):
     assert v.validate_name(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["张", "张三3", "<b>张三</b>", "x" * 31, "   "])
+@pytest.mark.parametrize(
+    "raw",
+    ["张", "张三3", "<b>张三</b>", "x" * 31, "   ", "张😀三", "张\x01三", "张\u202e三", "··"],
+)
 def test_bad_names_are_refused(raw):
     with pytest.raises(InvalidInput, match="姓名"):
         v.validate_name(raw)
@@ -162,6 +165,35 @@ def test_salaries_are_read_in_common_spellings(raw, yuan):
 def test_unreadable_or_absurd_salaries_are_refused(raw):
     with pytest.raises(InvalidInput, match="月薪"):
         v.validate_salary(raw)
+
+
+def test_a_salary_with_too_many_digits_is_called_out_of_range_not_unreadable():
+    with pytest.raises(InvalidInput, match="1 到 1,000,000"):
+        v.validate_salary("99999999999999999999")
+
+
+def test_an_id_number_born_after_today_is_refused():
+    future = id_number(1, birth="20300101")
+    assert v.validate_id_number(future) == future  # a real date on its own
+    with pytest.raises(InvalidInput, match="晚于今天"):
+        v.validate_id_number(future, today=date(2026, 12, 4))
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "北京\x1b[31m", "---"])
+def test_short_texts_must_be_words_without_control_characters(raw):
+    with pytest.raises(InvalidInput):
+        v.validate_short_text(raw, field="city", label="城市")
+
+
+def test_free_text_keeps_full_width_punctuation_and_refuses_control_characters():
+    assert (
+        v.clean_free_text(
+            " 违约金太高了，希望降到3000。 ", field="x", label="修改意见", max_len=100
+        )
+        == "违约金太高了，希望降到3000。"
+    )
+    with pytest.raises(InvalidInput, match="控制字符"):
+        v.clean_free_text("违约金\x07降低\x1b[31m", field="x", label="修改意见", max_len=100)
 
 
 def test_education_level_aliases_map_to_the_four_levels():
