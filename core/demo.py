@@ -111,11 +111,16 @@ async def seed_demo(
                     )
                 )
         graduate_id = g.id
+        # The demo invitation is made once: after it is declined or terminated, a restart
+        # must not keep inventing new ones. The first (live one first) is reported.
         live = await s.scalar(
-            select(Agreement.id).where(
-                Agreement.graduate_id == graduate_id,
-                Agreement.state.in_([st.value for st in OPEN_STATES | HELD_STATES]),
+            select(Agreement.id)
+            .where(Agreement.graduate_id == graduate_id)
+            .order_by(
+                Agreement.state.in_([st.value for st in OPEN_STATES | HELD_STATES]).desc(),
+                Agreement.id,
             )
+            .limit(1)
         )
     agreement_id = live
     if agreement_id is None:

@@ -25,3 +25,15 @@ async def test_demo_agreement_goes_from_invitation_to_filed(core, clock, sms):
     assert (await svc.seal(employer, view.id)).state is AgreementState.EFFECTIVE
     assert (await svc.file(university, view.id)).state is AgreementState.FILED
     assert clock.now - timedelta(hours=1) > view.versions[0].created_at - timedelta(days=1)
+
+
+async def test_demo_makes_no_new_invitation_after_the_first_one_ended(core, clock):
+    demo = await seed_demo(core, telegram_user_id=7, now=clock.now)
+    me = Actor.graduate(demo["graduate_id"])
+    await core.service.decline(me, demo["agreement_id"])
+
+    again = await seed_demo(core, telegram_user_id=7, now=clock.now)
+
+    assert again["agreement_id"] == demo["agreement_id"]
+    page = await core.service.list_agreements(me)
+    assert page.total == 1
