@@ -1,8 +1,9 @@
-"""``python -m bot`` [run | console | reminders ...].
+"""``python -m bot`` [run | console [--new-user] | reminders ...].
 
 ``run`` (the default) polls Telegram when TELEGRAM_BOT_TOKEN is set and otherwise opens the
 terminal console on the embedded database with demo data; ``console`` always opens the
-console; ``reminders`` hands over to the reminder dispatcher's own command line.
+console, as the demo graduate (CONSOLE_USER_ID 1) or, with ``--new-user``, as a newcomer who
+registers from scratch; ``reminders`` hands over to the reminder dispatcher's own command line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 from core.config import ConfigError
 
-USAGE = "usage: python -m bot [run | console | reminders ...]"
+USAGE = "usage: python -m bot [run | console [--new-user] | reminders ...]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    if command not in ("run", "console") or len(args) > 1:
+    new_user = args[1:] == ["--new-user"] and command == "console"
+    if command not in ("run", "console") or (len(args) > 1 and not new_user):
         print(USAGE, file=sys.stderr)
         return 2
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         console = command == "console" or not settings.has_token
         configure_logging(console=console)
         if console:
-            asyncio.run(run_console(settings))
+            asyncio.run(run_console(settings, new_user=new_user))
         else:
             asyncio.run(run_telegram(settings))
     except ConfigError as error:

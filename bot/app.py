@@ -16,16 +16,21 @@ from typing import TextIO
 
 from bot.config import BotSettings
 from bot.faq import FaqEngine, FaqService
-from bot.flows.router import FlowConversation
+from bot.flows.router import FlowConversation, state_key
 from bot.flows.types import Notifier, StateStore
 from bot.state import RedisStateStore, SqlStateStore
+from bot.texts import flows as t
 from core.bootstrap import Core, open_core, quiet_noisy_loggers, utc_now
-from core.demo import seed_demo
+from core.demo import STUDENT_NO, UNIVERSITY, seed_demo
+from core.domain.actors import Actor
 from core.service import Clock
 from core.sms import SmsSender
 from core.storage.faq import SqlFeedbackStore
 
 log = logging.getLogger(__name__)
+
+# The console user the demo graduate belongs to; any other CONSOLE_USER_ID starts unregistered.
+DEMO_CONSOLE_USER = 1
 
 
 @dataclass
@@ -86,22 +91,54 @@ async def background_worker(app: BotApp, notifier: Notifier) -> AsyncIterator[No
             await asyncio.wait_for(task, timeout=10)
 
 
+async def seed_console_demo(core: Core) -> None:
+    """Demo data for the console, bound to the demo console user only.
+
+    The demo invitation is created once: after the demo agreement ended (declined, lapsed,
+    terminated) a restart keeps that history instead of inviting again.
+    """
+    demo = await core.service.graduate_for_telegram(DEMO_CONSOLE_USER)
+    if demo is not None and (demo.university, demo.student_no) == (UNIVERSITY, STUDENT_NO):
+        actor = Actor.graduate(demo.id, "console")
+        if (await core.service.list_agreements(actor, limit=1)).total:
+            return
+    await seed_demo(core, telegram_user_id=DEMO_CONSOLE_USER, now=utc_now())
+
+
+async def fresh_console_user(app: BotApp, first: int = 1000) -> int:
+    """A console user id nobody has used yet: no registration and no conversation state."""
+    user_id = first
+    while (
+        await app.core.service.graduate_for_telegram(user_id) is not None
+        or await app.store.load(state_key(user_id)) is not None
+    ):
+        user_id += 1
+    return user_id
+
+
 async def run_console(
     settings: BotSettings,
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     worker: bool = True,
+    new_user: bool = False,
 ) -> None:
-    """Chat in the terminal as CONSOLE_USER_ID, with the demo data bound to that user."""
+    """Chat in the terminal as CONSOLE_USER_ID (or, with ``new_user``, an unused id).
+
+    CONSOLE_USER_ID 1 (the default) is the approved demo graduate with an invitation to
+    sign; any other id is a newcomer who registers from scratch, choosing 示例大学.
+    """
     from bot.console import Console
 
+    out = stdout or sys.stdout
     async with open_app(settings, channel="console") as app:
-        # The console is a try-it-out tool: it always has the demo invitation to sign.
-        await seed_demo(app.core, telegram_user_id=settings.console_user_id, now=utc_now())
-        console = Console(
-            app.conversation, user_id=settings.console_user_id, out=stdout or sys.stdout
-        )
+        await seed_console_demo(app.core)
+        user_id = settings.console_user_id
+        if new_user:
+            user_id = await fresh_console_user(app)
+            print(t.CONSOLE_NEW_USER.format(user_id=user_id), file=out, flush=True)
+        console = Console(app.conversation, user_id=user_id, out=out)
         if worker:
             async with background_worker(app, console):
                 await console.run(stdin or sys.stdin)

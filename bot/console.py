@@ -1,18 +1,23 @@
 """A terminal transport: chat with the flows in a console, buttons shown numbered.
 
-Typing a button's number or its label presses it; ``/upload PATH`` sends a file; ``/quit``
-or end of input ends the session. Telegram HTML is rendered as plain text. The console is
-also the ``Notifier`` of pushes, which are printed as they arrive.
+Typing a button's number (one or two digits) or its label presses it; ``/upload PATH``
+sends a file; ``/quit``, end of input or Ctrl-C ends the session at once. Telegram HTML is
+rendered as plain text. The console is also the ``Notifier`` of pushes, which are printed as
+they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import mimetypes
+import os
 import re
-from collections.abc import AsyncIterator
+import signal
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import count
 from pathlib import Path
 from typing import TextIO
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 
 TAG = re.compile(r"<[^>]+>")
 QUIT = ("/quit", "/exit")
+OTHER_USER_RETRY_S = 600.0
+# Only a short number presses a button: a typed six-digit code like 000001 is text.
+BUTTON_NUMBER = re.compile(r"\d{1,2}")
 
 
 def plain(text: str) -> str:
@@ -47,6 +55,7 @@ class Console:
         self._user_id = user_id
         self._out = out
         self._buttons: list[Button] = []  # the latest message's, numbered from 1
+        self._rows: tuple[tuple[Button, ...], ...] = ()
         self._recent: list[list[Button]] = []  # earlier messages', still pressable by label
         self._updates = count(1)
         self._messages = count(1)
@@ -55,6 +64,9 @@ class Console:
     # ------------------------------------------------------------------ Notifier
 
     async def push(self, chat_id: int, reply: Reply) -> Delivery:
+        if chat_id != self._user_id:
+            # Another console user's push (the demo graduate's, say) waits until they are here.
+            return Delivery(DeliveryStatus.RETRY_AFTER, retry_after_s=OTHER_USER_RETRY_S)
         self._write(t.CONSOLE_PUSH)
         self._show(reply)
         return Delivery(DeliveryStatus.SENT)
@@ -62,31 +74,37 @@ class Console:
     # ------------------------------------------------------------------ the loop
 
     async def run(self, stream: TextIO, *, greet: bool = True) -> None:
-        """Chat until ``/quit`` or end of input."""
+        """Chat until ``/quit``, end of input or Ctrl-C."""
         self._write(t.CONSOLE_INTRO)
-        if greet:
-            await self._handle(self._event(EventKind.COMMAND, command="start", text="/start"))
-        async for line in _lines(stream):
-            text = line.strip()
-            if not text:
-                continue
-            if text.lower() in QUIT:
-                break
-            event = await self._event_for(text)
-            if event is not None:
-                await self._handle(event)
+        stop = asyncio.Event()
+        with _on_interrupt(stop.set):
+            if greet:
+                await self._handle(self._event(EventKind.COMMAND, command="start", text="/start"))
+            async for line in _until(stop, _lines(stream)):
+                text = line.strip()
+                if not text:
+                    self._write(t.CONSOLE_EMPTY)
+                    continue
+                if text.lower() in QUIT:
+                    break
+                event = await self._event_for(text)
+                if event is not None:
+                    await self._handle(event)
         self._write(t.CONSOLE_BYE)
 
     async def _event_for(self, text: str) -> Event | None:
-        button = self._pressed(text)
-        if button is not None:
-            if button.url:
-                self._write(button.url)
+        digits = unicodedata.normalize("NFKC", text)
+        if BUTTON_NUMBER.fullmatch(digits) and self._buttons:
+            number = int(digits)
+            if not 1 <= number <= len(self._buttons):
+                self._write(t.CONSOLE_NO_SUCH_BUTTON.format(count=len(self._buttons)))
+                self._show_buttons()
                 return None
-            return self._event(
-                EventKind.CALLBACK, callback_data=button.data, message_id=self._last_message
-            )
-        if text.startswith("/upload"):
+            return self._press(self._buttons[number - 1])
+        button = self._labelled(text)
+        if button is not None:
+            return self._press(button)
+        if text == "/upload" or text.startswith("/upload "):
             return self._upload(text.removeprefix("/upload").strip())
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
@@ -94,9 +112,15 @@ class Console:
             return self._event(EventKind.COMMAND, command=command, args=args.strip(), text=text)
         return self._event(EventKind.TEXT, text=text)
 
-    def _pressed(self, text: str) -> Button | None:
-        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
-            return self._buttons[int(text) - 1]
+    def _press(self, button: Button) -> Event | None:
+        if button.url:
+            self._write(button.url)
+            return None
+        return self._event(
+            EventKind.CALLBACK, callback_data=button.data, message_id=self._last_message
+        )
+
+    def _labelled(self, text: str) -> Button | None:
         for buttons in reversed(self._recent):
             for button in buttons:
                 if button.text == text:
@@ -104,6 +128,9 @@ class Console:
         return None
 
     def _upload(self, raw_path: str) -> Event | None:
+        if not raw_path:
+            self._write(t.CONSOLE_UPLOAD_USAGE)
+            return None
         path = Path(raw_path).expanduser()
         if not path.is_file():
             self._write(t.CONSOLE_NO_FILE.format(path=raw_path))
@@ -145,10 +172,14 @@ class Console:
         if not reply.buttons:
             return
         self._buttons = [b for line in reply.buttons for b in line]
+        self._rows = reply.buttons
         # A push may arrive between two lines: labels of earlier messages stay pressable.
         self._recent = [*self._recent[-9:], self._buttons]
+        self._show_buttons()
+
+    def _show_buttons(self) -> None:
         number = 1
-        for line in reply.buttons:
+        for line in self._rows:
             cells = []
             for button in line:
                 cells.append(f"[{number}] {button.text}")
@@ -161,9 +192,74 @@ class Console:
 
 
 async def _lines(stream: TextIO) -> AsyncIterator[str]:
-    # A thread per line keeps the loop free for pushes while the user types; works on pipes.
-    while True:
-        line = await asyncio.to_thread(stream.readline)
-        if not line:
-            return
-        yield line
+    """Lines typed while the loop stays free for pushes; ends at end of input."""
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    fd = _watch(stream, chunks.put_nowait)
+    if fd is None:
+        # A file or an in-memory stream: reading never waits for a person.
+        while line := await asyncio.to_thread(stream.readline):
+            yield line
+        return
+    # A terminal or a pipe is watched by the loop rather than read in a thread: a thread
+    # blocked in readline would keep the process alive after Ctrl-C until the next Enter.
+    try:
+        pending = b""
+        while chunk := await chunks.get():
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                yield raw.decode(errors="replace") + "\n"
+        if pending:
+            yield pending.decode(errors="replace")
+    finally:
+        loop.remove_reader(fd)
+
+
+def _watch(stream: TextIO, on_chunk: Callable[[bytes], None]) -> int | None:
+    """Have the loop pass each chunk of the stream's input to ``on_chunk``; None if it cannot.
+
+    An empty chunk means end of input.
+    """
+    try:
+        fd = stream.fileno()
+        asyncio.get_running_loop().add_reader(fd, lambda: on_chunk(os.read(fd, 65536)))
+    except (AttributeError, OSError, ValueError, NotImplementedError):
+        return None  # in-memory streams, regular files (epoll refuses them), other loops
+    return fd
+
+
+async def _until(stop: asyncio.Event, lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The lines, until ``stop`` is set: then at once, even while a line is awaited."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(lines))
+            await asyncio.wait((following, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if stopped.done():
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
+                return
+            try:
+                yield following.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stopped.cancel()
+        await lines.aclose()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C calls ``callback`` instead of raising, while the block runs."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, callback)
+    except (NotImplementedError, RuntimeError, ValueError):
+        yield  # not the main thread or no signals here: Ctrl-C raises as usual
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
