@@ -85,7 +85,7 @@ class AgreementFlow:
                 topic = self._faq.engine.topic(topic_id)
             except KeyError:
                 continue
-            parts.append(f"<b>{esc(topic.title)}</b>\n{esc(topic.answer)}")
+            parts.append(f"<b>{esc(topic.title)}</b>\n{esc(_inside_breach(topic.answer))}")
         parts.append(t.BREACH_PENALTY_LINE.format(penalty=money(view.terms.penalty_yuan)))
         seq = ctx.session.next_seq()
         buttons = (
@@ -135,7 +135,8 @@ class AgreementFlow:
                 limit = t.TOO_LONG.format(length=len(text), limit=MAX_REASON_CHARS)
                 return say(limit, self._cancel_button())
             ctx.session.breach.reason = text
-            return await self._send_code(ctx)
+            echo = t.BREACH_REASON_ECHO.format(reason=esc(_short(text)))
+            return await self._send_code(ctx, echo=echo)
         code = looks_like_code(text)
         if code is None:
             return say(t.SIGN_CODE_ASK, self._code_buttons())
@@ -151,16 +152,23 @@ class AgreementFlow:
         log.info("agreement %s termination requested by its graduate", view.id)
         return join(say(t.BREACH_SUBMITTED), self._tracking(view))
 
-    async def _send_code(self, ctx: Ctx) -> Answer:
+    async def _send_code(self, ctx: Ctx, *, echo: str = "") -> Answer:
         FLOW.check_move(ctx.session.step, "code")
         ctx.session.step = "code"
+        lead = f"{echo}\n" if echo else ""
         try:
             sent = await self._service.request_termination_code(
                 ctx.actor, ctx.session.breach.agreement_id
             )
-        except (CodeRateLimited, DeliveryFailed) as error:
-            return say(esc(error.message), self._code_buttons())
-        return say(t.BREACH_CODE_SENT.format(phone=esc(sent.phone_masked)), self._code_buttons())
+        except CodeRateLimited as error:
+            # One code a minute per graduate, whatever it is for: the reason waits here.
+            wait = max(1, error.retry_after_s)
+            text = lead + t.BREACH_CODE_WAIT.format(seconds=wait)
+            return say(text, self._code_buttons(wait))
+        except DeliveryFailed as error:
+            return say(lead + esc(error.message), self._code_buttons())
+        text = lead + t.BREACH_CODE_SENT.format(phone=esc(sent.phone_masked))
+        return say(text, self._code_buttons())
 
     def _tracking(self, view: AgreementView) -> Answer:
         title = t.TRACKING_TITLE.format(employer=esc(view.employer_name))
@@ -180,5 +188,15 @@ class AgreementFlow:
         return (row(Button(t.BUTTON_CANCEL, "brk:x")),)
 
     @staticmethod
-    def _code_buttons() -> Rows:
-        return (row(Button(t.BUTTON_RESEND, "brk:re"), Button(t.BUTTON_CANCEL, "brk:x")),)
+    def _code_buttons(wait_s: int = 0) -> Rows:
+        resend = t.BUTTON_RESEND_AFTER.format(seconds=wait_s) if wait_s else t.BUTTON_RESEND
+        return (row(Button(resend, "brk:re"), Button(t.BUTTON_CANCEL, "brk:x")),)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _inside_breach(answer: str) -> str:
+    """A FAQ answer shown inside /breach, without its paragraphs pointing to /breach."""
+    return "\n\n".join(p for p in answer.split("\n\n") if "/breach" not in p)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot.flows.base import Ctx, Deps, Rows, join, row, rows, say
 from bot.flows.definition import FlowDefinition
-from bot.flows.format import esc
+from bot.flows.format import BEIJING, esc, money
 from bot.flows.session import RegistrationState
 from bot.flows.types import Answer, Button, EventKind
 from bot.texts import flows as t
@@ -207,9 +208,8 @@ class RegistrationFlow:
         self._move(ctx, "field")
         ctx.session.registration.field = name
         counter = t.STEP_COUNTER.format(n=REGISTRATION_FIELDS.index(name) + 1, total=TOTAL)
-        text = t.ASK_FIELD.format(
-            counter=counter, label=FIELD_LABELS[name], example=t.FIELD_EXAMPLES[name]
-        )
+        example = field_example(name, self._service.now())
+        text = t.ASK_FIELD.format(counter=counter, label=FIELD_LABELS[name], example=example)
         current = _current_value(g, name)
         if current:
             text += "\n" + t.CURRENT_VALUE.format(value=esc(current))
@@ -405,6 +405,11 @@ def code_failure(outcome: CodeOutcome, attempts_left: int, retry_after_s: int) -
     return t.CODE_NONE
 
 
+def field_example(name: str, now: datetime) -> str:
+    """The example shown when asking for a field (the graduation year is this year's)."""
+    return t.FIELD_EXAMPLES[name].format(year=now.astimezone(BEIJING).year)
+
+
 def _index(parts: list[str], size: int) -> int | None:
     if len(parts) != 2 or not parts[1].isdigit():
         return None
@@ -418,6 +423,8 @@ def _current_value(g: GraduateView, name: str) -> str:
     if name == "phone":
         return g.phone_masked or ""
     value = getattr(g, name, None)
+    if name == "expected_salary" and value is not None:
+        return money(value)
     if isinstance(value, tuple):
         return "、".join(value)
     return "" if value is None else str(value)

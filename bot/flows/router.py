@@ -34,6 +34,11 @@ FLOW_STEPS_WITH_INPUT = ("registration", "signing", "change", "breach")
 DEEP_LINK_PREFIX = "inv_"
 
 
+def state_key(user_id: int) -> str:
+    """Where one Telegram (or console) user's conversation state is stored."""
+    return f"tg:{user_id}"
+
+
 class FlowConversation:
     """Implements ``bot.flows.types.Conversation`` on the agreement service and a StateStore."""
 
@@ -62,7 +67,7 @@ class FlowConversation:
         if not event.private:
             log.info("update %s from a group chat answered with a pointer", event.update_id)
             return say(t.GROUP_POINTER)
-        key = f"tg:{event.user_id}"
+        key = state_key(event.user_id)
         async with self._lock(key):
             stored = await self._store.load(key)
             session = Session.from_dict(stored)
@@ -121,6 +126,8 @@ class FlowConversation:
             return await self._command(ctx, event.command, event.args.strip())
         if event.kind is EventKind.CALLBACK:
             return await self._callback(ctx, event.callback_data)
+        if event.kind is EventKind.TEXT and not event.text.strip():
+            return say(t.EMPTY_MESSAGE)
         if event.kind is EventKind.TEXT and len(event.text) > MAX_INPUT_CHARS:
             return say(t.TOO_LONG.format(length=len(event.text), limit=MAX_INPUT_CHARS))
         if ctx.session.flow in FLOW_STEPS_WITH_INPUT and ctx.graduate is not None:

@@ -48,6 +48,7 @@ CANCELLED = "已取消。发送 /start 回到主菜单。"
 NOTHING_TO_GO_BACK = "现在没有可以返回的步骤。"
 USED_BUTTON = "这个按钮已经用过了。"
 STALE_BUTTON = "这个按钮已失效，请重新打开。"
+EMPTY_MESSAGE = "这条消息是空的。请直接打字提问，或发送 /help 查看可以用的命令。"
 NOT_TEXT_HINT = "我只能读文字消息。请直接打字回复。"
 NOT_TEXT_IN_STEP = "这里需要文字，请直接打字回复（{what}）。"
 UPLOAD_NOT_EXPECTED = (
@@ -75,16 +76,17 @@ CONSENT_REFUSED = "好的，没有收集任何信息。想好了随时发送 /re
 STEP_COUNTER = "第 {n}/{total} 步"
 ASK_FIELD = "{counter}：请输入<b>{label}</b>。\n{example}"
 CURRENT_VALUE = "当前填写：{value}"
+# Each example passes its own check (tests/bot/flows/test_texts.py); {year} is this year.
 FIELD_EXAMPLES = {
     "name": "例如：张三（与身份证一致）",
-    "id_number": "例如：110105200403120019（18 位，最后一位可能是 X）",
+    "id_number": "例如：110101200307150024（18 位，最后一位可能是 X）",
     "phone": "例如：13800138000。稍后会发验证码到这个号码。",
     "university": "请点下面的学校名称，或直接输入全称。",
     "student_no": "例如：2026000001",
     "faculty": "例如：计算机学院",
     "major": "例如：软件工程",
     "education_level": "请点下面的选项。",
-    "graduation_year": "例如：2026",
+    "graduation_year": "例如：{year}",
     "industries": "例如：互联网、教育（最多 5 个，用顿号或逗号隔开）",
     "cities": "例如：北京、上海（最多 5 个）",
     "expected_salary": "例如：8000（元/月，税前）",
@@ -142,6 +144,23 @@ PAGE_PREV = "上一页"
 PAGE_NEXT = "下一页"
 BACK_TO_LIST = "返回列表"
 CARD_TITLE = "<b>{employer}</b> 的签约邀请"
+CARD_TITLE_HELD = "<b>{employer}</b> 的就业协议"
+CHANGES_SINCE = "与第 {version} 版相比：{changes}"
+CHANGES_NONE = "与第 {version} 版相比：条款没有变化"
+CHANGE_FROM_TO = "{term} {old} → {new}"
+CHANGE_POSITION = "岗位"
+CHANGE_CITY = "工作地点"
+CHANGE_SALARY = "月薪"
+CHANGE_PROBATION = "试用期"
+CHANGE_SERVICE = "服务期"
+CHANGE_PENALTY = "违约金"
+CHANGE_INSURANCE = "五险一金"
+CHANGE_INSURANCE_YES = "缴纳"
+CHANGE_INSURANCE_NO = "未承诺"
+CHANGE_INSURANCE_NOTES = "五险一金说明有改动"
+CHANGE_OTHER = "其他条款有改动"
+MONTHS = "{n} 个月"
+YEARS = "{n} 年"
 CARD_VERSION = "第 {version} 版 · 摘要 {digest}"
 CARD_STATE = "状态：{state}"
 CARD_DEADLINE = "回复截止：{deadline}"
@@ -233,6 +252,12 @@ BREACH_STOP = "先不解约"
 BREACH_STOPPED = "好的，没有提交解约申请。"
 BREACH_ASK_REASON = "请写下解约原因（1000 字以内），单位和学校都会看到。"
 BREACH_REASON_EMPTY = "解约原因不能为空，请写下原因。"
+BREACH_REASON_ECHO = "解约原因：{reason}"
+BREACH_CODE_WAIT = (
+    "原因已保存。验证码每分钟只能发一次（刚才已给你发过一条），"
+    "请 {seconds} 秒后点「重新发送」获取解约验证码。"
+)
+BUTTON_RESEND_AFTER = "重新发送（{seconds} 秒后）"
 BREACH_CODE_SENT = "验证码已发送到 {phone}，5 分钟内有效。回复 6 位数字即提交解约申请。"
 BREACH_SUBMITTED = "解约申请已提交。"
 TRACKING_TITLE = "<b>解约进度</b>：{employer}"
@@ -263,20 +288,26 @@ SETTINGS_SAVED = "已保存"
 FAQ_MENU = "<b>常见问题</b>：请选择分类，或直接发文字提问。"
 FAQ_CATEGORY = "<b>{title}</b>：请选择问题。"
 FAQ_BACK = "返回分类"
-FAQ_UNKNOWN_CONTACT = "你的学校：{contact}"
+FAQ_UNKNOWN_CONTACT = "有疑问可以联系 {contact}"
 FAQ_STALE = "这个问题已经更新，请发送 /faq 重新选择。"
 
 
 # ------------------------------------------------------------------ console
 
 CONSOLE_INTRO = (
-    "网签助手 · 终端对话（演示数据已就绪）\n"
+    "网签助手 · 终端对话\n"
     "直接打字聊天；按钮前有编号，输入编号或按钮文字即可点按；"
-    "/upload 文件路径 上传材料；/quit 退出。\n"
+    "/upload 文件路径 上传材料；/quit 或 Ctrl-C 退出。\n"
     "短信验证码会打印在标准错误输出（[短信 → ...] 那一行）。"
+)
+CONSOLE_NEW_USER = (
+    "你是新用户（编号 {user_id}），从信息确认开始。下次用 CONSOLE_USER_ID={user_id} 接着聊。"
 )
 CONSOLE_PUSH = "【通知】"
 CONSOLE_TOAST = "（提示）{text}"
 CONSOLE_EDITED = "（更新上一条）"
 CONSOLE_NO_FILE = "找不到这个文件：{path}"
+CONSOLE_UPLOAD_USAGE = "用法：/upload 文件路径，例如 /upload ~/身份证.jpg"
+CONSOLE_EMPTY = "（空消息）请输入文字，或输入按钮前的编号；/help 查看命令。"
+CONSOLE_NO_SUCH_BUTTON = "没有这个选项，请输入 1–{count} 之间的编号，或按钮上的文字："
 CONSOLE_BYE = "再见。"
