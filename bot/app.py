@@ -21,8 +21,7 @@ from bot.flows.types import Notifier, StateStore
 from bot.state import RedisStateStore, SqlStateStore
 from bot.texts import flows as t
 from core.bootstrap import Core, open_core, quiet_noisy_loggers, utc_now
-from core.demo import STUDENT_NO, UNIVERSITY, seed_demo
-from core.domain.actors import Actor
+from core.demo import seed_demo
 from core.service import Clock
 from core.sms import SmsSender
 from core.storage.faq import SqlFeedbackStore
@@ -91,20 +90,6 @@ async def background_worker(app: BotApp, notifier: Notifier) -> AsyncIterator[No
             await asyncio.wait_for(task, timeout=10)
 
 
-async def seed_console_demo(core: Core) -> None:
-    """Demo data for the console, bound to the demo console user only.
-
-    The demo invitation is created once: after the demo agreement ended (declined, lapsed,
-    terminated) a restart keeps that history instead of inviting again.
-    """
-    demo = await core.service.graduate_for_telegram(DEMO_CONSOLE_USER)
-    if demo is not None and (demo.university, demo.student_no) == (UNIVERSITY, STUDENT_NO):
-        actor = Actor.graduate(demo.id, "console")
-        if (await core.service.list_agreements(actor, limit=1)).total:
-            return
-    await seed_demo(core, telegram_user_id=DEMO_CONSOLE_USER, now=utc_now())
-
-
 async def fresh_console_user(app: BotApp, first: int = 1000) -> int:
     """A console user id nobody has used yet: no registration and no conversation state."""
     user_id = first
@@ -133,7 +118,9 @@ async def run_console(
 
     out = stdout or sys.stdout
     async with open_app(settings, channel="console") as app:
-        await seed_console_demo(app.core)
+        # The demo graduate belongs to the demo user, whoever runs the console; seed_demo
+        # makes the demo invitation only once, so a restart keeps an ended one's history.
+        await seed_demo(app.core, telegram_user_id=DEMO_CONSOLE_USER, now=utc_now())
         user_id = settings.console_user_id
         if new_user:
             user_id = await fresh_console_user(app)
