@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from pydantic import ValidationError
+
 from core.config import ConfigError
 
 USAGE = "usage: python -m bot [run | console [--new-user] | reminders ...]"
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BotSettings()
         console = command == "console" or not settings.has_token
+        if not console:
+            settings.check_sms()
         configure_logging(console=console)
         if console:
             asyncio.run(run_console(settings, new_user=new_user))
@@ -44,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_telegram(settings))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        # Name the settings and what is wrong, never the values: one of them may be the token.
+        for problem in error.errors(include_input=False):
+            where = ".".join(str(part) for part in problem["loc"]).upper()
+            print(f"configuration error: {where}: {problem['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.config import CoreSettings
 from core.protect import Protector
 from core.service import AgreementService, Clock
-from core.sms import ConsoleSms, SmsSender, WebhookSms
+from core.sms import ConsoleSms, SmsSender, UnconfiguredSms, WebhookSms
 from core.storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ def build_sms(settings: CoreSettings) -> SmsSender:
             timeout_s=settings.sms_webhook_timeout_s,
             retries=settings.sms_webhook_retries,
         )
-    return ConsoleSms()
+    if settings.console_sms_allowed:
+        return ConsoleSms()
+    # Operator commands never send codes; the bot refuses to start (CoreSettings.check_sms).
+    return UnconfiguredSms()
 
 
 def quiet_noisy_loggers() -> None:

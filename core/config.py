@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,8 @@ class CoreSettings(BaseSettings):
     # embedded default: a database that leaves the machine must not carry a known key.
     secret_key: SecretStr | None = None
     sms_webhook_url: str = ""
+    # "console" prints codes to stderr: only for the embedded default, or when set on purpose.
+    sms_backend: Literal["auto", "console", "webhook"] = "auto"
     sms_webhook_timeout_s: float = 5.0
     sms_webhook_retries: int = 3
     seal_days: int = 7
@@ -44,6 +47,20 @@ class CoreSettings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_hex(32))'`"
             )
         return value
+
+    @property
+    def console_sms_allowed(self) -> bool:
+        return self.sms_backend == "console" or (self.sms_backend == "auto" and self.embedded)
+
+    def check_sms(self) -> None:
+        """Refuse to serve graduates when codes would go to the log instead of a phone."""
+        if self.sms_backend == "webhook" and not self.sms_webhook_url:
+            raise ConfigError("SMS_BACKEND=webhook needs SMS_WEBHOOK_URL")
+        if not self.sms_webhook_url and not self.console_sms_allowed:
+            raise ConfigError(
+                "SMS_WEBHOOK_URL is required with a server database: the console SMS backend "
+                "prints one-time codes to stderr. Set SMS_BACKEND=console only on a test machine."
+            )
 
     @property
     def embedded(self) -> bool:

@@ -32,6 +32,14 @@ class ConsoleSms:
         return True
 
 
+class UnconfiguredSms:
+    """No gateway configured: every code is reported as not delivered."""
+
+    async def send(self, phone: str, text: str) -> bool:
+        log.error("no SMS gateway configured (SMS_WEBHOOK_URL); a code was not sent")
+        return False
+
+
 class WebhookSms:
     """POSTs ``{"phone": ..., "text": ...}`` to a gateway; retries, then reports failure."""
 

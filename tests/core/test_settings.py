@@ -61,3 +61,28 @@ def test_the_embedded_default_generates_a_development_key_and_warns(tmp_path, ca
     caplog.clear()
     assert CoreSettings(_env_file=None).key_bytes() == key
     assert any("development secret key" in r.getMessage() for r in caplog.records)
+
+
+def test_codes_are_printed_to_the_console_only_for_the_embedded_database():
+    embedded = CoreSettings(_env_file=None)
+    embedded.check_sms()
+    server = CoreSettings(_env_file=None, database_url="postgresql+asyncpg://db/x")
+    with pytest.raises(ConfigError, match="SMS_WEBHOOK_URL"):
+        server.check_sms()
+    CoreSettings(
+        _env_file=None, database_url="postgresql+asyncpg://db/x", sms_backend="console"
+    ).check_sms()
+    CoreSettings(
+        _env_file=None,
+        database_url="postgresql+asyncpg://db/x",
+        sms_webhook_url="http://127.0.0.1:9/",
+    ).check_sms()
+
+
+async def test_an_unconfigured_gateway_delivers_nothing_and_says_so(caplog):
+    from core.bootstrap import build_sms
+
+    sms = build_sms(CoreSettings(_env_file=None, database_url="postgresql+asyncpg://db/x"))
+    with caplog.at_level(logging.ERROR):
+        assert await sms.send("13800138000", "验证码 123456") is False
+    assert "123456" not in caplog.text and "13800138000" not in caplog.text
