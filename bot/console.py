@@ -66,7 +66,7 @@ class Console:
     async def push(self, chat_id: int, reply: Reply) -> Delivery:
         if chat_id != self._user_id:
             # Another console user's push (the demo graduate's, say) waits until they are here.
-            return Delivery(DeliveryStatus.RETRY_AFTER, retry_after_s=OTHER_USER_RETRY_S)
+            return Delivery(DeliveryStatus.DEFERRED, retry_after_s=OTHER_USER_RETRY_S)
         self._write(t.CONSOLE_PUSH)
         self._show(reply)
         return Delivery(DeliveryStatus.SENT)

@@ -103,6 +103,7 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     RETRY_AFTER = "retry_after"  # Telegram said 429
     BLOCKED = "blocked"  # 403: the user blocked the bot or is gone
+    DEFERRED = "deferred"  # this transport cannot reach the chat now; try again later
     FAILED = "failed"
 
 

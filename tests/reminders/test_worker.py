@@ -208,3 +208,53 @@ def test_settings_refuse_nonsense_at_start_up():
     for bad in ({"reminder_offsets_hours": "soon"}, {"quiet_hours": "late"}):
         with pytest.raises(ValidationError):
             ReminderSettings(secret_key=TEST_SECRET, _env_file=None, **bad)
+
+
+async def test_one_chats_pushes_arrive_in_the_order_they_happened(world: World, database_url):
+    g = await world.graduate()
+    chat = await world.chat_of(g)
+    agreement = await world.invite(g, beijing("2026-06-10 15:00"))
+    for penalty in (4000, 3000, 2000, 1000, 500, 0):
+        world.clock.advance(seconds=1)
+        terms = TERMS.__class__(**{**TERMS.to_dict(), "penalty_yuan": penalty})
+        await world.core.service.revise(world.employer, agreement, terms)
+
+    settings = reminder_settings(database_url, world.api, telegram_chat_rate=20.0)
+    world.clock.advance(seconds=1)
+    await world.worker(settings=settings).run_pass()
+
+    versions = [int(t.split("第 ")[1].split(" 版")[0]) for t in world.texts(chat) if "第 " in t]
+    assert versions == [2, 3, 4, 5, 6, 7]
+
+
+async def test_a_chat_the_transport_cannot_reach_now_waits_without_holding_others_back(
+    world: World, database_url
+):
+    from bot.flows.types import Delivery, DeliveryStatus, Reply
+    from bot.reminders.worker import ReminderWorker
+
+    away, here = await world.graduate(), await world.graduate()
+    away_chat, here_chat = await world.chat_of(away), await world.chat_of(here)
+    delivered: list[int] = []
+
+    class OnlyHere:
+        async def push(self, chat_id: int, reply: Reply) -> Delivery:
+            if chat_id != here_chat:
+                return Delivery(DeliveryStatus.DEFERRED, retry_after_s=600)
+            delivered.append(chat_id)
+            return Delivery(DeliveryStatus.SENT)
+
+    await world.invite(away, beijing("2026-06-10 15:00"))
+    await world.invite(here, beijing("2026-06-10 15:00"))
+    worker = ReminderWorker(world.core, OnlyHere(), world.settings)
+    started = world.clock.now
+    await worker.run_pass()
+    assert delivered == [here_chat]
+
+    await world.invite(here, beijing("2026-06-11 15:00"))
+    await worker.run_pass()  # not held back by the other chat's deferral
+    assert delivered == [here_chat, here_chat]
+
+    world.clock.now = started + timedelta(minutes=11)
+    await world.worker().run_pass()
+    assert any("签约邀请" in t for t in world.texts(away_chat))
