@@ -30,7 +30,7 @@ class CoreSettings(BaseSettings):
     # embedded default: a database that leaves the machine must not carry a known key.
     secret_key: SecretStr | None = None
     sms_webhook_url: str = ""
-    # "console" prints codes to stderr: only for the embedded default, or when set on purpose.
+    # "console" prints codes to stderr: only on a local SQLite database, or when set on purpose.
     sms_backend: Literal["auto", "console", "webhook"] = "auto"
     sms_webhook_timeout_s: float = 5.0
     sms_webhook_retries: int = 3
@@ -50,7 +50,8 @@ class CoreSettings(BaseSettings):
 
     @property
     def console_sms_allowed(self) -> bool:
-        return self.sms_backend == "console" or (self.sms_backend == "auto" and self.embedded)
+        local = self.effective_database_url.startswith("sqlite")
+        return self.sms_backend == "console" or (self.sms_backend == "auto" and local)
 
     def check_sms(self) -> None:
         """Refuse to serve graduates when codes would go to the log instead of a phone."""
