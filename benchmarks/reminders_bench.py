@@ -1,7 +1,7 @@
 """Reminder dispatcher benchmark: messages a second against the fake Bot API, and the time of
 the due query with 1,000,000 open deadlines in PostgreSQL.
 
-Usage: PYTHONPATH=. .venv/bin/python benchmarks/reminders_bench.py [--rate 30]
+Usage: scripts/dev bench reminders_bench [--rate 30]
        [--reminders 4000] [--deadlines 1000000] [--skip-send] [--skip-query]
 
 Each part runs in a throwaway PostgreSQL database on 127.0.0.1 that is dropped at the end.
