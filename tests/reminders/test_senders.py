@@ -1,5 +1,6 @@
 """The notifiers map Telegram's answers, and the Redis limiter paces several workers as one."""
 
+import os
 import time
 import uuid
 
