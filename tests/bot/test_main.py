@@ -21,10 +21,10 @@ def run_bot(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_server_database_without_an_sms_gateway_is_refused_before_polling(tmp_path):
+def test_polling_telegram_without_an_sms_gateway_is_refused_at_start(tmp_path):
     result = run_bot(
         tmp_path,
-        DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
         SECRET_KEY="k" * 40,
         TELEGRAM_BOT_TOKEN="123456:SECRET-TOKEN-VALUE",
         TELEGRAM_API_URL="http://127.0.0.1:9",

@@ -63,20 +63,23 @@ def test_the_embedded_default_generates_a_development_key_and_warns(tmp_path, ca
     assert any("development secret key" in r.getMessage() for r in caplog.records)
 
 
-def test_codes_are_printed_to_the_console_only_for_the_embedded_database():
-    embedded = CoreSettings(_env_file=None)
-    embedded.check_sms()
+def test_serving_telegram_needs_an_sms_gateway_unless_the_console_is_chosen_on_purpose():
+    for url in ("", "sqlite+aiosqlite:///x.db", "postgresql+asyncpg://db/x"):
+        with pytest.raises(ConfigError, match="SMS_WEBHOOK_URL"):
+            CoreSettings(_env_file=None, database_url=url).check_sms()
+    CoreSettings(_env_file=None, sms_backend="console").check_sms()
+    CoreSettings(_env_file=None, sms_webhook_url="http://127.0.0.1:9/").check_sms()
+    with pytest.raises(ConfigError, match="needs SMS_WEBHOOK_URL"):
+        CoreSettings(_env_file=None, sms_backend="webhook").check_sms()
+
+
+def test_the_console_backend_is_built_only_for_a_local_database():
+    from core.bootstrap import build_sms
+    from core.sms import ConsoleSms, UnconfiguredSms
+
+    assert isinstance(build_sms(CoreSettings(_env_file=None)), ConsoleSms)
     server = CoreSettings(_env_file=None, database_url="postgresql+asyncpg://db/x")
-    with pytest.raises(ConfigError, match="SMS_WEBHOOK_URL"):
-        server.check_sms()
-    CoreSettings(
-        _env_file=None, database_url="postgresql+asyncpg://db/x", sms_backend="console"
-    ).check_sms()
-    CoreSettings(
-        _env_file=None,
-        database_url="postgresql+asyncpg://db/x",
-        sms_webhook_url="http://127.0.0.1:9/",
-    ).check_sms()
+    assert isinstance(build_sms(server), UnconfiguredSms)
 
 
 async def test_an_unconfigured_gateway_delivers_nothing_and_says_so(caplog):
