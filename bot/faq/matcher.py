@@ -9,10 +9,12 @@ question buried in a long message). The few best topics are then re-ranked with 
 are indexed like topics; when one wins or comes close, the engine declines to answer.
 """
 
+import heapq
 import logging
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -45,12 +47,17 @@ class MatchSettings:
     partial_weight: float = 0.9
 
 
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    entry: int
-    weights: dict[str, float]
-    mass: float
-    norm: float
+# posting lists at most this long are read before the shortlist floor is first estimated
+_CHEAP_POSTINGS = 64
+_FLOOR_SAMPLE = 32
+# phrasings with fewer grams are scored in full: one shared character is much of them
+_SHORT_DOC = 8
+# pruning keeps this much slack for float rounding, so it never drops a tied entry
+_EPSILON = 1e-9
+
+
+def _by_score_then_entry(item: tuple[int, float]) -> tuple[float, int]:
+    return item[1], -item[0]
 
 
 class FaqEngine:
@@ -129,31 +136,8 @@ class FaqEngine:
         if not query:
             return []
         s = self._settings
-        q_weights = {
-            g: self._weigh(g, n) * self._idf.get(g, self._unseen_idf) for g, n in query.items()
-        }
-        q_mass = sum(q_weights.values())
-        q_norm = math.sqrt(sum(w * w for w in q_weights.values()))
-        dot: dict[int, float] = defaultdict(float)
-        shared_q: dict[int, float] = defaultdict(float)
-        shared_d: dict[int, float] = defaultdict(float)
-        for gram, qw in q_weights.items():
-            for doc, dw in self._postings.get(gram, ()):
-                dot[doc] += qw * dw
-                shared_q[doc] += qw
-                shared_d[doc] += dw
-        lexical: dict[int, float] = {}
-        for doc, product in dot.items():
-            d = self._docs[doc]
-            score = (
-                s.w_cosine * product / (q_norm * d.norm)
-                + s.w_query_cover * shared_q[doc] / q_mass
-                + s.w_phrase_cover * shared_d[doc] / d.mass
-            )
-            if score > lexical.get(d.entry, 0.0):
-                lexical[d.entry] = score
-        shortlist = sorted(lexical.items(), key=lambda item: item[1], reverse=True)
-        shortlist = shortlist[: s.rerank]
+        lexical = self._lexical(query)
+        shortlist = heapq.nlargest(s.rerank, lexical.items(), key=_by_score_then_entry)
         query_compact = compact(normalized)
         scale = s.w_cosine + s.w_query_cover + s.w_phrase_cover + s.w_ratio
         ranked = []
@@ -162,6 +146,119 @@ class FaqEngine:
             ranked.append((entry, (score + s.w_ratio * ratio) / scale))
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
+
+    def _lexical(self, query: Counter[str]) -> dict[int, float]:
+        """The best blended lexical score of every entry that can reach the shortlist.
+
+        A phrasing's score is a sum over the grams it shares with the question. Short
+        phrasings (keywords, titles) are always scored in full. For the others each gram's
+        part is bounded, and grams are visited rarest first: once the grams left could not
+        lift a phrasing that shares none of the visited ones to the shortlist's floor, the
+        long posting lists of common characters are skipped, and only the phrasings already
+        met are completed. The shortlist is exact: it is what reading every posting gives.
+        """
+        s = self._settings
+        idf, unseen = self._idf, self._unseen_idf
+        q_weights = [(g, self._weigh(g, n) * idf.get(g, unseen)) for g, n in query.items()]
+        q_mass = sum(w for _, w in q_weights)
+        q_norm = math.sqrt(sum(w * w for _, w in q_weights))
+        short: dict[int, float] = {}
+        terms = []
+        for gram, qw in q_weights:
+            a, b = qw / q_norm, s.w_query_cover * qw / q_mass
+            get = short.get
+            for doc, x, y in self._short_postings.get(gram, ()):
+                short[doc] = get(doc, 0.0) + a * x + b + y
+            postings = self._postings.get(gram)
+            if postings is not None:
+                terms.append((len(postings), gram, a, b))
+        terms.sort()
+        entries = self._doc_entry
+        lexical: dict[int, float] = {}
+        for doc, score in short.items():
+            entry = entries[doc]
+            if score > lexical.get(entry, 0.0):
+                lexical[entry] = score
+        bounds = self._bounds(terms)
+        acc: dict[int, float] = {}
+        floor = -math.inf
+        checked = 0
+        stop = len(terms)
+        for i, (df, gram, a, b) in enumerate(terms):
+            if df > _CHEAP_POSTINGS and len(acc) > 1.5 * checked:
+                checked = len(acc)
+                floor = self._floor(lexical, acc, terms[i:])
+            if bounds[i] < floor - _EPSILON:
+                stop = i
+                break
+            get = acc.get
+            for doc, x, y in self._postings[gram]:
+                acc[doc] = get(doc, 0.0) + a * x + b + y
+        rest = terms[stop:]
+        reach = bounds[stop]
+        best = lexical.get
+        for doc, partial in acc.items():
+            if partial + reach < floor - _EPSILON:
+                continue
+            score = self._complete(doc, partial, rest) if rest else partial
+            entry = entries[doc]
+            if score > best(entry, 0.0):
+                lexical[entry] = score
+        return lexical
+
+    def _bounds(self, terms: list[tuple[int, str, float, float]]) -> list[float]:
+        """bounds[i]: the most the grams of terms[i:] can add to a long phrasing's score.
+
+        Cosine is bounded by Cauchy-Schwarz and by each gram's largest posting, phrase
+        cover by its total of 1 and by each gram's largest posting, question cover exactly.
+        """
+        s = self._settings
+        bounds = [0.0] * (len(terms) + 1)
+        squares = cover = phrase = cosine = 0.0
+        for i in range(len(terms) - 1, -1, -1):
+            _, gram, a, b = terms[i]
+            max_x, max_y = self._gram_max[gram]
+            squares += a * a
+            cosine += a * max_x
+            cover += b
+            phrase += max_y
+            bounds[i] = (
+                min(s.w_cosine * math.sqrt(squares), cosine)
+                + cover
+                + min(s.w_phrase_cover, phrase)
+            )
+        return bounds
+
+    def _complete(
+        self, doc: int, partial: float, rest: list[tuple[int, str, float, float]]
+    ) -> float:
+        """A long phrasing's full score from its partial one and the grams not visited."""
+        weights = self._doc_weights[doc]
+        x_scale, y_scale = self._doc_scales[doc]
+        for _, gram, a, b in rest:
+            dw = weights.get(gram)
+            if dw is not None:
+                partial += a * dw * x_scale + b + dw * y_scale
+        return partial
+
+    def _floor(
+        self,
+        lexical: dict[int, float],
+        acc: dict[int, float],
+        rest: list[tuple[int, str, float, float]],
+    ) -> float:
+        """A score the shortlist's last entry is sure to reach: the `rerank`-th best entry
+        among the short phrasings and a few completed leading long ones."""
+        scores = dict(lexical)
+        entries = self._doc_entry
+        for doc, partial in heapq.nlargest(_FLOOR_SAMPLE, acc.items(), key=itemgetter(1)):
+            score = self._complete(doc, partial, rest)
+            entry = entries[doc]
+            if score > scores.get(entry, 0.0):
+                scores[entry] = score
+        if len(scores) < self._settings.rerank:
+            return -math.inf
+        return heapq.nlargest(self._settings.rerank, scores.values())[-1]
 
     def entry_id(self, entry: int) -> str:
         """The topic or out-of-scope id of an index entry, for evaluation output."""
@@ -193,6 +290,7 @@ class FaqEngine:
         return tf * self._settings.unigram_weight if len(gram) == 1 else tf
 
     def _build_index(self) -> None:
+        s = self._settings
         normalized_docs: list[tuple[int, str]] = []
         self._compacts: list[list[str]] = []
         for index, entry in enumerate(self._entries):
@@ -210,20 +308,27 @@ class FaqEngine:
         total = len(grams_per_doc)
         self._idf = {g: math.log((total + 1) / (n + 1)) + 1.0 for g, n in df.items()}
         self._unseen_idf = math.log(total + 1) + 1.0
-        self._docs: list[_Doc] = []
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._doc_entry: list[int] = []
+        self._doc_weights: list[dict[str, float]] = []
+        self._doc_scales: list[tuple[float, float]] = []
+        # a posting holds a phrasing's cosine and phrase-cover parts for one gram
+        postings: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+        short_postings: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
         for (entry, _), grams in zip(normalized_docs, grams_per_doc, strict=True):
             weights = {g: self._weigh(g, n) * self._idf[g] for g, n in grams.items()}
-            doc = len(self._docs)
-            self._docs.append(
-                _Doc(
-                    entry=entry,
-                    weights=weights,
-                    mass=sum(weights.values()),
-                    norm=math.sqrt(sum(w * w for w in weights.values())),
-                )
-            )
+            doc = len(self._doc_entry)
+            x_scale = s.w_cosine / math.sqrt(sum(w * w for w in weights.values()))
+            y_scale = s.w_phrase_cover / sum(weights.values())
+            self._doc_entry.append(entry)
+            self._doc_weights.append(weights)
+            self._doc_scales.append((x_scale, y_scale))
+            target = short_postings if len(weights) < _SHORT_DOC else postings
             for gram, weight in weights.items():
-                self._postings[gram].append((doc, weight))
-        self._postings = dict(self._postings)
-        logger.info("faq index built topics=%d docs=%d", len(self._topics), len(self._docs))
+                target[gram].append((doc, weight * x_scale, weight * y_scale))
+        self._postings = dict(postings)
+        self._short_postings = dict(short_postings)
+        self._gram_max = {
+            gram: (max(x for _, x, _ in plist), max(y for _, _, y in plist))
+            for gram, plist in self._postings.items()
+        }
+        logger.info("faq index built topics=%d docs=%d", len(self._topics), len(self._doc_entry))
