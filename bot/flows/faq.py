@@ -57,16 +57,16 @@ class FaqFlow:
                 topic = self._faq.engine.topic(arg)
             except KeyError:
                 return say(t.FAQ_STALE, toast=t.FAQ_STALE)
-            ctx.session.faq_voted = ""
             return self._answer(topic)
         if action in ("y", "n"):
-            if ctx.session.faq_voted == arg:
-                return say(t.USED_BUTTON, toast=t.USED_BUTTON)
+            # One vote per user and topic, whichever button and however the data was made.
+            if ctx.session.has_voted(arg):
+                return Answer(toast=t.FAQ_ALREADY_VOTED)
             try:
                 await self._faq.feedback(arg, helpful=action == "y")
             except UnknownTopicError:
                 return say(t.FAQ_STALE, toast=t.FAQ_STALE)
-            ctx.session.faq_voted = arg
+            ctx.session.vote(arg)
             if action == "y":
                 return Answer(toast=faq_texts.FEEDBACK_THANKS)
             return say(faq_texts.FEEDBACK_SORRY, toast=faq_texts.FEEDBACK_THANKS)

@@ -11,6 +11,9 @@ log = logging.getLogger(__name__)
 SCHEMA = 1
 T = TypeVar("T")
 
+# FAQ topics a user's votes are remembered for; older votes may be cast again.
+MAX_FAQ_VOTES = 100
+
 
 @dataclass
 class RegistrationState:
@@ -40,7 +43,7 @@ class Session:
     registration: RegistrationState = field(default_factory=RegistrationState)
     invitation: InvitationState = field(default_factory=InvitationState)
     breach: BreachState = field(default_factory=BreachState)
-    faq_voted: str = ""
+    faq_votes: list[str] = field(default_factory=list)  # topics voted on, oldest first
     used: list[int] = field(default_factory=list)  # nonces of cards already acted on
 
     @property
@@ -62,6 +65,12 @@ class Session:
     def use(self, seq: int) -> None:
         self.used = [*self.used[-19:], seq]
 
+    def has_voted(self, topic_id: str) -> bool:
+        return topic_id in self.faq_votes
+
+    def vote(self, topic_id: str) -> None:
+        self.faq_votes = [*self.faq_votes[-(MAX_FAQ_VOTES - 1) :], topic_id]
+
     def to_dict(self) -> dict[str, object]:
         return {"schema": SCHEMA, **asdict(self)}
 
@@ -69,6 +78,7 @@ class Session:
     def from_dict(cls, data: dict[str, object] | None) -> Session:
         if not data or data.get("schema") != SCHEMA:
             return cls()
+        votes: list[object] = data.get("faq_votes", [])  # type: ignore[assignment]
         try:
             return cls(
                 flow=str(data.get("flow", "")),
@@ -77,7 +87,7 @@ class Session:
                 registration=_load(RegistrationState, data.get("registration")),
                 invitation=_load(InvitationState, data.get("invitation")),
                 breach=_load(BreachState, data.get("breach")),
-                faq_voted=str(data.get("faq_voted", "")),
+                faq_votes=[str(x) for x in votes][-MAX_FAQ_VOTES:],
                 used=[int(x) for x in data.get("used", [])],  # type: ignore[attr-defined]
             )
         except (TypeError, ValueError):

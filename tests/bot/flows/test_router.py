@@ -8,10 +8,12 @@ import pytest
 
 from bot.flows.definition import FlowDefinition, FlowDefinitionError
 from bot.flows.session import Session
+from bot.flows.types import EventKind
 from bot.state import RedisStateStore
 from core.demo import seed_demo
 from core.domain.actors import Actor
 from core.domain.states import AgreementState
+from core.storage.faq import SqlFeedbackStore
 from tests.bot.flows.conftest import Chat
 
 
@@ -27,8 +29,17 @@ async def test_group_chats_get_a_pointer_and_no_personal_data(conversation, demo
     await group.command("status")
     assert "私聊" in group.text
     assert "示例" not in group.text and "张三" not in group.text
-    await group.say("违约金能谈吗")
-    assert "私聊" in group.text
+    silent = await group.say("违约金能谈吗")
+    assert silent.replies == () and not silent.toast
+    pressed = await group.tap_data("m:st")
+    assert pressed.replies == () and "私聊" in pressed.toast
+
+
+async def test_a_command_for_another_bot_is_ignored_not_sent_to_the_faq(chat, demo):
+    answer = await chat._send(
+        kind=EventKind.COMMAND, command="start", text="/start@otherbot", addressed=False
+    )
+    assert answer.replies == () and not answer.toast
 
 
 async def test_a_ten_thousand_character_message_gets_a_polite_reply(chat, demo):
@@ -43,7 +54,36 @@ async def test_free_text_goes_to_the_faq_with_feedback_buttons(chat, core, demo)
     first = await chat.tap("有帮助")
     assert first.toast
     again = await chat.tap("有帮助")
-    assert again.toast == "这个按钮已经用过了。"
+    assert again.toast == "已经收到你的反馈。"
+
+
+async def test_forged_votes_count_once_per_topic_whatever_is_opened_between(chat, core, demo):
+    # Report: 40 forged faq:y: presses alternating two topics counted 20 votes each.
+    topics = ("breach.penalty", "signing.otp")
+    for n in range(40):
+        topic = topics[n % 2]
+        await chat.tap_data(f"faq:t:{topic}")
+        answer = await chat.tap_data(f"faq:y:{topic}")
+        if n >= 2:
+            assert answer.toast == "已经收到你的反馈。" and not answer.replies
+    await chat.tap_data("faq:n:breach.penalty")
+
+    counts = await SqlFeedbackStore(core.engine).counts()
+    assert [(topic, helpful + unhelpful) for topic, helpful, unhelpful in counts] == [
+        ("breach.penalty", 1),
+        ("signing.otp", 1),
+    ]
+
+
+def test_remembered_votes_are_bounded_and_survive_storage() -> None:
+    session = Session()
+    for n in range(150):
+        session.vote(f"topic.{n}")
+
+    restored = Session.from_dict(session.to_dict())
+
+    assert len(restored.faq_votes) == 100
+    assert restored.has_voted("topic.149") and not restored.has_voted("topic.49")
 
 
 async def test_an_unknown_question_is_answered_honestly_with_the_university_contact(chat, demo):
