@@ -1,6 +1,6 @@
 """Time per question and start-up of the FAQ engine (a report, not a timed test).
 
-Run: .venv/bin/python benchmarks/faq_bench.py
+Run: scripts/dev bench faq_bench
 Shipped KB: every evaluation question, repeated. Generated KB: 1,000 topics of 15
 phrasings built from the shipped KB's own vocabulary, asked generated and real questions.
 """

@@ -1,7 +1,9 @@
 """The FAQ engine: a character n-gram TF-IDF index with an edit-distance re-rank.
 
 Questions and knowledge texts are normalised (see `normalize`), cut into CJK character
-unigrams and bigrams, and scored against every phrasing through an inverted index. Three
+unigrams and bigrams, and scored against every phrasing at once: the inverted index keeps
+each gram's postings as slices of numpy columns, added into one score array per question
+(pure-Python accumulation took 40 ms at p99 on a 1,000-topic knowledge base). Three
 lexical signals are blended per phrasing: cosine similarity, how much of the question the
 phrasing explains, and how much of the phrasing the question contains (which finds a
 question buried in a long message). The few best topics are then re-ranked with rapidfuzz's
@@ -9,14 +11,13 @@ question buried in a long message). The few best topics are then re-ranked with 
 are indexed like topics; when one wins or comes close, the engine declines to answer.
 """
 
-import heapq
 import logging
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.faq import texts
@@ -45,19 +46,6 @@ class MatchSettings:
     partial_from: int = 4
     partial_min_query: int = 16
     partial_weight: float = 0.9
-
-
-# posting lists at most this long are read before the shortlist floor is first estimated
-_CHEAP_POSTINGS = 64
-_FLOOR_SAMPLE = 32
-# phrasings with fewer grams are scored in full: one shared character is much of them
-_SHORT_DOC = 8
-# pruning keeps this much slack for float rounding, so it never drops a tied entry
-_EPSILON = 1e-9
-
-
-def _by_score_then_entry(item: tuple[int, float]) -> tuple[float, int]:
-    return item[1], -item[0]
 
 
 class FaqEngine:
@@ -136,129 +124,42 @@ class FaqEngine:
         if not query:
             return []
         s = self._settings
-        lexical = self._lexical(query)
-        shortlist = heapq.nlargest(s.rerank, lexical.items(), key=_by_score_then_entry)
         query_compact = compact(normalized)
         scale = s.w_cosine + s.w_query_cover + s.w_phrase_cover + s.w_ratio
         ranked = []
-        for entry, score in shortlist:
+        for entry, score in self._shortlist(query):
             ratio = self._similarity(query_compact, self._compacts[entry]) / 100.0
             ranked.append((entry, (score + s.w_ratio * ratio) / scale))
         ranked.sort(key=lambda item: item[1], reverse=True)
         return ranked
 
-    def _lexical(self, query: Counter[str]) -> dict[int, float]:
-        """The best blended lexical score of every entry that can reach the shortlist.
+    def _shortlist(self, query: Counter[str]) -> list[tuple[int, float]]:
+        """The `rerank` entries with the best lexical score, best first; ties by entry order.
 
-        A phrasing's score is a sum over the grams it shares with the question. Short
-        phrasings (keywords, titles) are always scored in full. For the others each gram's
-        part is bounded, and grams are visited rarest first: once the grams left could not
-        lift a phrasing that shares none of the visited ones to the shortlist's floor, the
-        long posting lists of common characters are skipped, and only the phrasings already
-        met are completed. The shortlist is exact: it is what reading every posting gives.
+        A phrasing's score is a sum over the grams it shares with the question, so every
+        phrasing is scored at once by adding each question gram's posting columns into one
+        array; an entry's score is its best phrasing's.
         """
         s = self._settings
         idf, unseen = self._idf, self._unseen_idf
         q_weights = [(g, self._weigh(g, n) * idf.get(g, unseen)) for g, n in query.items()]
         q_mass = sum(w for _, w in q_weights)
         q_norm = math.sqrt(sum(w * w for _, w in q_weights))
-        short: dict[int, float] = {}
-        terms = []
+        docs, cosine, phrase = self._post_docs, self._post_cosine, self._post_phrase
+        scores = np.zeros(len(self._doc_entry))
         for gram, qw in q_weights:
-            a, b = qw / q_norm, s.w_query_cover * qw / q_mass
-            get = short.get
-            for doc, x, y in self._short_postings.get(gram, ()):
-                short[doc] = get(doc, 0.0) + a * x + b + y
-            postings = self._postings.get(gram)
-            if postings is not None:
-                terms.append((len(postings), gram, a, b))
-        terms.sort()
-        entries = self._doc_entry
-        lexical: dict[int, float] = {}
-        for doc, score in short.items():
-            entry = entries[doc]
-            if score > lexical.get(entry, 0.0):
-                lexical[entry] = score
-        bounds = self._bounds(terms)
-        acc: dict[int, float] = {}
-        floor = -math.inf
-        checked = 0
-        stop = len(terms)
-        for i, (df, gram, a, b) in enumerate(terms):
-            if df > _CHEAP_POSTINGS and len(acc) > 1.5 * checked:
-                checked = len(acc)
-                floor = self._floor(lexical, acc, terms[i:])
-            if bounds[i] < floor - _EPSILON:
-                stop = i
-                break
-            get = acc.get
-            for doc, x, y in self._postings[gram]:
-                acc[doc] = get(doc, 0.0) + a * x + b + y
-        rest = terms[stop:]
-        reach = bounds[stop]
-        best = lexical.get
-        for doc, partial in acc.items():
-            if partial + reach < floor - _EPSILON:
+            span = self._spans.get(gram)
+            if span is None:
                 continue
-            score = self._complete(doc, partial, rest) if rest else partial
-            entry = entries[doc]
-            if score > best(entry, 0.0):
-                lexical[entry] = score
-        return lexical
-
-    def _bounds(self, terms: list[tuple[int, str, float, float]]) -> list[float]:
-        """bounds[i]: the most the grams of terms[i:] can add to a long phrasing's score.
-
-        Cosine is bounded by Cauchy-Schwarz and by each gram's largest posting, phrase
-        cover by its total of 1 and by each gram's largest posting, question cover exactly.
-        """
-        s = self._settings
-        bounds = [0.0] * (len(terms) + 1)
-        squares = cover = phrase = cosine = 0.0
-        for i in range(len(terms) - 1, -1, -1):
-            _, gram, a, b = terms[i]
-            max_x, max_y = self._gram_max[gram]
-            squares += a * a
-            cosine += a * max_x
-            cover += b
-            phrase += max_y
-            bounds[i] = (
-                min(s.w_cosine * math.sqrt(squares), cosine)
-                + cover
-                + min(s.w_phrase_cover, phrase)
+            lo, hi = span
+            scores[docs[lo:hi]] += (qw / q_norm) * cosine[lo:hi] + (
+                phrase[lo:hi] + s.w_query_cover * qw / q_mass
             )
-        return bounds
-
-    def _complete(
-        self, doc: int, partial: float, rest: list[tuple[int, str, float, float]]
-    ) -> float:
-        """A long phrasing's full score from its partial one and the grams not visited."""
-        weights = self._doc_weights[doc]
-        x_scale, y_scale = self._doc_scales[doc]
-        for _, gram, a, b in rest:
-            dw = weights.get(gram)
-            if dw is not None:
-                partial += a * dw * x_scale + b + dw * y_scale
-        return partial
-
-    def _floor(
-        self,
-        lexical: dict[int, float],
-        acc: dict[int, float],
-        rest: list[tuple[int, str, float, float]],
-    ) -> float:
-        """A score the shortlist's last entry is sure to reach: the `rerank`-th best entry
-        among the short phrasings and a few completed leading long ones."""
-        scores = dict(lexical)
-        entries = self._doc_entry
-        for doc, partial in heapq.nlargest(_FLOOR_SAMPLE, acc.items(), key=itemgetter(1)):
-            score = self._complete(doc, partial, rest)
-            entry = entries[doc]
-            if score > scores.get(entry, 0.0):
-                scores[entry] = score
-        if len(scores) < self._settings.rerank:
-            return -math.inf
-        return heapq.nlargest(self._settings.rerank, scores.values())[-1]
+        best = np.maximum.reduceat(scores, self._entry_starts)
+        hit = np.flatnonzero(best > 0.0)
+        order = hit[np.lexsort((hit, -best[hit]))[: s.rerank]]
+        entries = self._entry_of_start
+        return [(int(entries[i]), float(best[i])) for i in order]
 
     def entry_id(self, entry: int) -> str:
         """The topic or out-of-scope id of an index entry, for evaluation output."""
@@ -308,27 +209,35 @@ class FaqEngine:
         total = len(grams_per_doc)
         self._idf = {g: math.log((total + 1) / (n + 1)) + 1.0 for g, n in df.items()}
         self._unseen_idf = math.log(total + 1) + 1.0
-        self._doc_entry: list[int] = []
-        self._doc_weights: list[dict[str, float]] = []
-        self._doc_scales: list[tuple[float, float]] = []
-        # a posting holds a phrasing's cosine and phrase-cover parts for one gram
-        postings: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
-        short_postings: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
-        for (entry, _), grams in zip(normalized_docs, grams_per_doc, strict=True):
-            weights = {g: self._weigh(g, n) * self._idf[g] for g, n in grams.items()}
-            doc = len(self._doc_entry)
-            x_scale = s.w_cosine / math.sqrt(sum(w * w for w in weights.values()))
-            y_scale = s.w_phrase_cover / sum(weights.values())
-            self._doc_entry.append(entry)
-            self._doc_weights.append(weights)
-            self._doc_scales.append((x_scale, y_scale))
-            target = short_postings if len(weights) < _SHORT_DOC else postings
-            for gram, weight in weights.items():
-                target[gram].append((doc, weight * x_scale, weight * y_scale))
-        self._postings = dict(postings)
-        self._short_postings = dict(short_postings)
-        self._gram_max = {
-            gram: (max(x for _, x, _ in plist), max(y for _, _, y in plist))
-            for gram, plist in self._postings.items()
-        }
+        self._doc_entry = [entry for entry, _ in normalized_docs]
+        factor = {g: self._weigh(g, 1) * idf for g, idf in self._idf.items()}
+        post_gram: list[int] = []
+        post_weight: list[float] = []
+        sizes: list[int] = []
+        gram_id = {g: i for i, g in enumerate(factor)}
+        for grams in grams_per_doc:
+            post_gram.extend(map(gram_id.__getitem__, grams))
+            post_weight.extend(
+                factor[g] * (1.0 + math.log(n)) if n > 1 else factor[g] for g, n in grams.items()
+            )
+            sizes.append(len(grams))
+        weight = np.array(post_weight, dtype=np.float64)
+        doc_of = np.repeat(np.arange(len(sizes), dtype=np.intp), sizes)
+        firsts = np.cumsum([0, *sizes[:-1]])
+        norm = np.sqrt(np.add.reduceat(weight * weight, firsts))
+        mass = np.add.reduceat(weight, firsts)
+        # postings sorted by gram: one gram's are a slice of each column
+        gram_of = np.array(post_gram, dtype=np.intp)
+        by_gram = np.argsort(gram_of, kind="stable")
+        self._post_docs = doc_of[by_gram]
+        self._post_cosine = (s.w_cosine * weight / norm[doc_of])[by_gram]
+        self._post_phrase = (s.w_phrase_cover * weight / mass[doc_of])[by_gram]
+        counts = np.bincount(gram_of, minlength=len(gram_id)).tolist()
+        ends = np.cumsum(counts).tolist()
+        self._spans = {g: (ends[i] - counts[i], ends[i]) for g, i in gram_id.items()}
+        # docs are numbered in entry order, so an entry's phrasings are one run
+        doc_entry = np.array(self._doc_entry, dtype=np.intp)
+        starts = np.flatnonzero(np.r_[True, doc_entry[1:] != doc_entry[:-1]])
+        self._entry_starts = starts
+        self._entry_of_start = doc_entry[starts]
         logger.info("faq index built topics=%d docs=%d", len(self._topics), len(self._doc_entry))

@@ -8,7 +8,7 @@ kept, then the knowledge base's alias table applied.
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from opencc import OpenCC
 
@@ -28,6 +28,7 @@ class Normalizer:
 
     def __init__(self, aliases: Mapping[str, str]) -> None:
         self._t2s = OpenCC("t2s")
+        self._touches = _t2s_trigger(self._t2s)
         self._aliases = {key.lower(): value for key, value in aliases.items()}
         keys = sorted(self._aliases, key=len, reverse=True)
         parts = [
@@ -40,7 +41,7 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         folded = unicodedata.normalize("NFKC", text).lower()
-        if _CJK.search(folded):
+        if _CJK.search(folded) and (self._touches is None or self._touches(folded)):
             folded = self._t2s.convert(folded)
         folded = _KEEP.sub(" ", folded).strip()
         if self._alias_re is not None:
@@ -49,6 +50,31 @@ class Normalizer:
 
     def _replace(self, match: re.Match[str]) -> str:
         return self._aliases[match.group(0)]
+
+
+def _t2s_trigger(converter: OpenCC) -> Callable[[str], bool] | None:
+    """A test that is false only for text the converter would return unchanged.
+
+    Conversion only changes text that contains one of its dictionary keys; checking for the
+    keys first skips the slow pure-Python conversion for text that is already simplified.
+    Reads the converter's loaded dictionaries (a private attribute of the pinned opencc);
+    if their shape ever changes, every text is converted as before.
+    """
+    try:
+        converter.convert("")
+        tables = [table for group in converter._dict_chain_data for _, _, table in group]
+        chars = {key for table in tables for key in table if len(key) == 1}
+        phrases = sorted({key for table in tables for key in table if len(key) > 1})
+    except (AttributeError, TypeError, ValueError):
+        return None
+    phrase_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
+
+    def touches(text: str) -> bool:
+        if not chars.isdisjoint(text):
+            return True
+        return phrase_re is not None and phrase_re.search(text) is not None
+
+    return touches
 
 
 def char_ngrams(normalized: str) -> Iterator[str]:
