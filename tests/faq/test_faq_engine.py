@@ -158,3 +158,12 @@ def test_a_knowledge_file_with_a_dangling_reference_is_refused() -> None:
     }
     with pytest.raises(KnowledgeError):
         parse_knowledge(data)
+
+
+@pytest.mark.parametrize("text", ["簽約後反悔怎麼辦", "頭髮乾了", "违约金怎么算", "錄用通知書"])
+def test_skipping_conversion_of_simplified_text_folds_like_opencc(text: str) -> None:
+    from opencc import OpenCC
+
+    from bot.faq.normalize import Normalizer
+
+    assert Normalizer({})(text) == OpenCC("t2s").convert(text)
