@@ -87,11 +87,22 @@ CodeSource = Callable[[], str]
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 12
-DOCUMENT_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"%PDF-", "application/pdf"),
+# (content type, file extension, how the file starts, what its last bytes must hold). The
+# end marker catches a header pasted in front of something else; it is not a full decode.
+DOCUMENT_FORMATS = (
+    ("image/jpeg", "jpg", b"\xff\xd8\xff", b"\xff\xd9", 64),
+    ("image/png", "png", b"\x89PNG\r\n\x1a\n", b"IEND", 64),
+    ("application/pdf", "pdf", b"%PDF-", b"%%EOF", 2048),
 )
+
+
+def sniff_document(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a JPEG, PNG or PDF judged by its content, else None."""
+    for content_type, ext, head, tail, window in DOCUMENT_FORMATS:
+        if data.startswith(head) and tail in data[-window:]:
+            return content_type, ext
+    return None
+
 
 # Fields of the registration, in the order the bot asks for them.
 REGISTRATION_FIELDS = (
@@ -294,6 +305,16 @@ class AgreementService:
                 g.id_number_masked = v.mask_id_number(value)
             elif field == "phone":
                 value = v.validate_phone(raw)
+                owner = await s.scalar(
+                    select(Graduate.id).where(
+                        Graduate.phone == value, Graduate.phone_verified, Graduate.id != g.id
+                    )
+                )
+                if owner is not None:
+                    raise DuplicateRecord(
+                        "这个手机号已被其他账号验证。请填写你本人的手机号；"
+                        "如号码被他人占用，请联系学校就业指导中心。"
+                    )
                 if value != g.phone:
                     g.phone = value
                     g.phone_verified = False
@@ -348,9 +369,13 @@ class AgreementService:
             raise InvalidInput("文件是空的，请重新上传。", field="documents")
         if len(data) > MAX_DOCUMENT_BYTES:
             raise InvalidInput("文件超过 10 MB，请压缩后再上传。", field="documents")
-        detected = next((t for sig, t in DOCUMENT_SIGNATURES if data.startswith(sig)), None)
-        if detected is None:
-            raise InvalidInput("只支持 JPG、PNG 图片或 PDF 文件。", field="documents")
+        sniffed = sniff_document(data)
+        if sniffed is None:
+            raise InvalidInput(
+                "只支持 JPG、PNG 图片或 PDF 文件，文件也可能已损坏，请重新导出后上传。",
+                field="documents",
+            )
+        detected, ext = sniffed
         now = self.now()
         async with self._sessions() as s, s.begin():
             g = await self._own_graduate(s, actor, lock=True)
@@ -362,11 +387,11 @@ class AgreementService:
                 raise InvalidInput(
                     f"最多上传 {MAX_DOCUMENTS} 个文件，请先删掉不需要的。", field="documents"
                 )
-            safe_name = "".join(c for c in file_name if c.isprintable() and c not in "/\\")[:200]
+            # The stored name is ours: a reviewer never downloads "setup.exe" or "x.html".
             doc = Document(
                 graduate_id=g.id,
                 kind=kind.value,
-                file_name=safe_name or "upload",
+                file_name=f"{kind.value}-{(count or 0) + 1}.{ext}",
                 content_type=detected,
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
@@ -420,6 +445,13 @@ class AgreementService:
                 g.phone_verified = True
                 g.updated_at = self.now()
                 self._audit(s, actor, "registration.phone_verified", graduate_id=g.id)
+                try:
+                    await s.flush()
+                except IntegrityError:
+                    raise DuplicateRecord(
+                        "这个手机号刚被其他账号验证。请填写你本人的手机号；"
+                        "如号码被他人占用，请联系学校就业指导中心。"
+                    ) from None
             return result
 
     async def submit_registration(self, actor: Actor) -> GraduateView:
@@ -1369,6 +1401,20 @@ class AgreementService:
                 f"一小时内最多发送 {otp.MAX_CODES_PER_HOUR} 次验证码，"
                 f"请 {wait // 60 + 1} 分钟后再试。",
                 retry_after_s=wait,
+            )
+        # Per number as well as per graduate: fresh accounts must not turn us into an SMS
+        # cannon aimed at someone else's phone.
+        to_number = await s.scalar(
+            select(func.count())
+            .select_from(CodeChallenge)
+            .where(
+                CodeChallenge.phone == (g.phone or ""),
+                CodeChallenge.created_at > now - timedelta(hours=1),
+            )
+        )
+        if (to_number or 0) >= otp.MAX_CODES_PER_HOUR:
+            raise CodeRateLimited(
+                "这个手机号一小时内收到的验证码太多了，请稍后再试。", retry_after_s=3600
             )
         # A new code replaces any earlier one for the same purpose and object.
         await s.execute(

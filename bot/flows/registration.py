@@ -308,7 +308,9 @@ class RegistrationFlow:
         missing = [k for k in DocumentKind if k not in have]
         if missing:
             ctx.session.registration.doc_kind = missing[0].value
-        saved = say(t.DOC_SAVED.format(kind=kind.label, name=esc(doc.file_name)))
+        # Echo the sender's own name (they recognise it), minus anything that reorders text.
+        shown = "".join(c for c in upload.file_name[:60] if not has_control(c)) or doc.file_name
+        saved = say(t.DOC_SAVED.format(kind=kind.label, name=esc(shown)))
         return join(saved, self._documents_prompt(ctx, g))
 
     async def _after_documents(self, ctx: Ctx) -> Answer:

@@ -48,7 +48,17 @@ class Employer(Base):
 
 class Graduate(Base):
     __tablename__ = "graduates"
-    __table_args__ = (UniqueConstraint("university_id", "student_no"),)
+    __table_args__ = (
+        UniqueConstraint("university_id", "student_no"),
+        # A verified phone belongs to one graduate: codes to it confirm that graduate's acts.
+        Index(
+            "uq_graduates_verified_phone",
+            "phone",
+            unique=True,
+            postgresql_where=text("phone_verified"),
+            sqlite_where=text("phone_verified"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from core.domain.actors import Actor
 from core.domain.errors import (
+    CodeRateLimited,
     ConsentRequired,
     DuplicateRecord,
     Forbidden,
@@ -20,8 +21,8 @@ from core.domain.states import DocumentKind, RegistrationStatus
 from core.storage.models import Graduate, OutboxMessage
 from tests.core.conftest import PNG, id_number
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64
 
 
@@ -188,6 +189,8 @@ async def test_documents_are_typed_by_their_content(world, data, kind):
         (b"", "空的"),
         (EXE, "只支持"),
         (b"%PD", "只支持"),
+        (b"%PDF-<html><script>alert(1)</script>", "只支持"),
+        (b"\xff\xd8\xff" + b"MZ" + b"\x00" * 100, "只支持"),
         (PDF + b"\x00" * (10 * 1024 * 1024), "10 MB"),
     ],
 )
@@ -202,9 +205,23 @@ async def test_bad_documents_are_refused(world, data, message):
 async def test_a_document_of_exactly_ten_megabytes_is_accepted(world):
     g = await world.svc.begin_registration(3, 3, consent=True)
     me = Actor.graduate(g.id)
-    data = PDF + b"\x00" * (10 * 1024 * 1024 - len(PDF))
+    tail = b"\n%%EOF\n"
+    data = PDF + b"\x00" * (10 * 1024 * 1024 - len(PDF) - len(tail)) + tail
     doc = await world.svc.add_document(me, DocumentKind.TRANSCRIPT, "t.pdf", "x", data)
     assert doc.size == 10 * 1024 * 1024
+
+
+async def test_a_stored_document_is_named_by_its_kind_and_real_type_not_by_the_sender(world):
+    g = await world.svc.begin_registration(3, 3, consent=True)
+    me = Actor.graduate(g.id)
+    doc = await world.svc.add_document(
+        me, DocumentKind.TRANSCRIPT, "<b>x</b>\u202egpj.exe", "application/x-msdownload", PDF
+    )
+    assert doc.file_name == "transcript-1.pdf" and doc.content_type == "application/pdf"
+    png = await world.svc.add_document(
+        me, DocumentKind.ID_CARD, "scan.pdf", "application/pdf", PNG
+    )
+    assert png.file_name == "id_card-2.png"
 
 
 async def test_a_file_name_cannot_smuggle_a_path(world):
@@ -283,3 +300,50 @@ async def test_two_simultaneous_first_consents_bind_one_graduate(core):
         *(core.service.begin_registration(4242, 4242, consent=True) for _ in range(4))
     )
     assert len({v.id for v in views}) == 1
+
+
+async def test_a_phone_verified_by_another_graduate_cannot_be_entered(world):
+    number = "13700003333"
+    g = await world.svc.begin_registration(70, 70, consent=True)
+    owner = Actor.graduate(g.id)
+    await world.svc.save_field(owner, "phone", number)
+    await world.svc.request_phone_code(owner)
+    assert (await world.svc.verify_phone(owner, world.sms.last_code())).ok
+
+    g = await world.svc.begin_registration(71, 71, consent=True)
+    with pytest.raises(DuplicateRecord, match="其他账号"):
+        await world.svc.save_field(Actor.graduate(g.id), "phone", "+86 137-0000-3333")
+    assert (await world.svc.graduate(Actor.graduate(g.id))).phone_masked is None
+
+
+async def test_codes_to_one_number_are_limited_across_accounts(world):
+    target = "13700001111"
+    for n in range(5):
+        g = await world.svc.begin_registration(900 + n, 900 + n, consent=True)
+        me = Actor.graduate(g.id)
+        await world.svc.save_field(me, "phone", target)
+        await world.svc.request_phone_code(me)
+    g = await world.svc.begin_registration(999, 999, consent=True)
+    me = Actor.graduate(g.id)
+    await world.svc.save_field(me, "phone", target)
+    with pytest.raises(CodeRateLimited, match="这个手机号"):
+        await world.svc.request_phone_code(me)
+
+
+async def test_two_accounts_racing_to_verify_one_number_leave_one_owner(world):
+    import asyncio
+
+    target = "13700002222"
+    actors = []
+    for n in range(2):
+        g = await world.svc.begin_registration(800 + n, 800 + n, consent=True)
+        me = Actor.graduate(g.id)
+        await world.svc.save_field(me, "phone", target)
+        await world.svc.request_phone_code(me)
+        actors.append((me, world.sms.last_code()))
+        world.clock.advance(seconds=61)
+    results = await asyncio.gather(
+        *(world.svc.verify_phone(me, code) for me, code in actors), return_exceptions=True
+    )
+    assert sum(1 for r in results if not isinstance(r, Exception) and r.ok) == 1
+    assert sum(1 for r in results if isinstance(r, DuplicateRecord)) == 1

@@ -33,9 +33,9 @@ UNIVERSITY = "华东示范大学"
 EMPLOYER = "星河软件&数据有限公司"  # an & that must be escaped
 # Employer-written text with markup in it: the fake refuses unescaped HTML with a 400.
 CLAUSES = '<b>保密</b> & 竞业限制 <script>alert("x")</script> 服务期内离职须 a<b 赔偿'
-JPEG = b"\xff\xd8\xff\xe0" + b"id-card-photo" * 20
-PDF = b"%PDF-1.7\n" + b"student card" * 20
-PDF2 = b"%PDF-1.4\n" + b"transcript" * 20
+JPEG = b"\xff\xd8\xff\xe0" + b"id-card-photo" * 20 + b"\xff\xd9"
+PDF = b"%PDF-1.7\n" + b"student card" * 20 + b"\n%%EOF\n"
+PDF2 = b"%PDF-1.4\n" + b"transcript" * 20 + b"\n%%EOF\n"
 
 
 def visible(html_text: str) -> str:

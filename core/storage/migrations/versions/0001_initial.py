@@ -101,6 +101,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('id_number_hash', name=op.f('uq_graduates_id_number_hash')),
     sa.UniqueConstraint('university_id', 'student_no', name=op.f('uq_graduates_university_id'))
     )
+    with op.batch_alter_table('graduates', schema=None) as batch_op:
+        batch_op.create_index('uq_graduates_verified_phone', ['phone'], unique=True, postgresql_where=sa.text('phone_verified'), sqlite_where=sa.text('phone_verified'))
+
     op.create_table('agreements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=24), nullable=False),
@@ -316,6 +319,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_agreements_employer_id'))
 
     op.drop_table('agreements')
+    with op.batch_alter_table('graduates', schema=None) as batch_op:
+        batch_op.drop_index('uq_graduates_verified_phone', postgresql_where=sa.text('phone_verified'), sqlite_where=sa.text('phone_verified'))
+
     op.drop_table('graduates')
     op.drop_table('universities')
     op.drop_table('faq_unanswered')
