@@ -14,6 +14,7 @@ from bot.texts import flows as t
 from core.domain.errors import CodeRateLimited, DeliveryFailed, DomainError, InvalidInput
 from core.domain.otp import CodeOutcome, looks_like_code
 from core.domain.states import DocumentKind, EducationLevel, RegistrationStatus
+from core.domain.validators import has_control
 from core.service import FIELD_LABELS, MAX_DOCUMENT_BYTES, REGISTRATION_FIELDS
 from core.views import GraduateView
 
