@@ -1,4 +1,7 @@
-"""Regenerate the initial migration from the models (allowed until the first release).
+"""Regenerate the initial migration from the models.
+
+Only while no database that matters was made from it: an existing database stays at 0001 and
+would never get the new tables. From the first deployment on, add a new revision instead.
 
 Usage: scripts/dev python scripts/regen_migration.py
 Rewrites core/storage/migrations/versions/0001_initial.py; the later hand-written
