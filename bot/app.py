@@ -14,10 +14,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from redis.asyncio import Redis
+
 from bot.config import BotSettings
 from bot.faq import FaqEngine, FaqService
 from bot.flows.router import FlowConversation, state_key
 from bot.flows.types import Notifier, StateStore
+from bot.reminders.limiter import RateLimiter, build_limiter
 from bot.state import RedisStateStore, SqlStateStore
 from bot.texts import flows as t
 from core.bootstrap import Core, open_core, quiet_noisy_loggers, utc_now
@@ -69,7 +72,24 @@ async def open_app(
 
 
 @contextlib.asynccontextmanager
-async def background_worker(app: BotApp, notifier: Notifier) -> AsyncIterator[None]:
+async def open_rate_limiter(settings: BotSettings) -> AsyncIterator[RateLimiter]:
+    """The one flood budget of this bot: replies and pushes take their slots from it.
+    Shared through Redis when REDIS_URL is set, so the worker process and every poller
+    keep to one budget; else this process's own."""
+    if not settings.redis_url:
+        yield build_limiter(settings)
+        return
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        yield build_limiter(settings, redis)
+    finally:
+        await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def background_worker(
+    app: BotApp, notifier: Notifier, limiter: RateLimiter | None = None
+) -> AsyncIterator[None]:
     """Run the reminder and push worker beside the transport, stopping it on exit."""
     from bot.reminders.worker import run_worker
 
@@ -77,7 +97,7 @@ async def background_worker(app: BotApp, notifier: Notifier) -> AsyncIterator[No
 
     async def supervised() -> None:
         try:
-            await run_worker(app.core, notifier, app.settings, stop=stop)
+            await run_worker(app.core, notifier, app.settings, stop=stop, limiter=limiter)
         except Exception:
             log.exception("reminder worker stopped with an error")
 
@@ -139,16 +159,16 @@ async def run_telegram(settings: BotSettings, *, stop: asyncio.Event | None = No
         from bot.handlers.ptb_app import run_polling
     else:
         from bot.handlers.aiogram_app import run_polling
-    async with open_app(settings) as app:
+    async with open_app(settings) as app, open_rate_limiter(settings) as limiter:
         if not settings.worker_in_bot_process:
             # Production runs the Procfile's worker process; this one only answers updates.
-            await run_polling(settings, app.conversation, stop=stop)
+            await run_polling(settings, app.conversation, stop=stop, limiter=limiter)
             return
         from bot.reminders.cli import open_notifier
 
         async with open_notifier(settings) as notifier:
-            async with background_worker(app, notifier):
-                await run_polling(settings, app.conversation, stop=stop)
+            async with background_worker(app, notifier, limiter):
+                await run_polling(settings, app.conversation, stop=stop, limiter=limiter)
 
 
 def configure_logging(*, console: bool) -> None:

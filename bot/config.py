@@ -34,6 +34,9 @@ class BotSettings(CoreSettings):
     # Telegram allows about 30 messages a second per bot and one a second per chat.
     telegram_global_rate: float = 30.0
     telegram_chat_rate: float = 1.0
+    # Messages one chat may get at once before the chat rate applies: a reply split in three,
+    # or a user's few quick questions, arrive without a pause. Telegram tolerates such bursts.
+    telegram_chat_burst: int = 3
     reminder_batch_size: int = 100
     reminder_concurrency: int = 32
     reminder_lease_s: float = 300.0
@@ -70,7 +73,12 @@ class BotSettings(CoreSettings):
             raise ValueError("must be greater than zero")
         return value
 
-    @field_validator("reminder_batch_size", "reminder_concurrency", "reminder_max_attempts")
+    @field_validator(
+        "reminder_batch_size",
+        "reminder_concurrency",
+        "reminder_max_attempts",
+        "telegram_chat_burst",
+    )
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:

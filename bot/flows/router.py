@@ -64,9 +64,11 @@ class FlowConversation:
 
     async def handle(self, event: Event) -> Answer:
         started = time.monotonic()
+        if event.kind is EventKind.COMMAND and not event.addressed:
+            log.info("update %s: a command for another bot, ignored", event.update_id)
+            return Answer()
         if not event.private:
-            log.info("update %s from a group chat answered with a pointer", event.update_id)
-            return say(t.GROUP_POINTER)
+            return self._in_group(event)
         key = state_key(event.user_id)
         async with self._lock(key):
             stored = await self._store.load(key)
@@ -97,6 +99,18 @@ class FlowConversation:
             (time.monotonic() - started) * 1000,
         )
         return answer
+
+    def _in_group(self, event: Event) -> Answer:
+        # A group may let the bot see every message: only a command to us gets the pointer,
+        # and a button press its toast so that the button stops spinning. Nothing else.
+        if event.kind is EventKind.COMMAND:
+            log.info("update %s: a command in a group, answered with a pointer", event.update_id)
+            return say(t.GROUP_POINTER)
+        if event.kind is EventKind.CALLBACK:
+            log.info("update %s: a button in a group, answered with a toast", event.update_id)
+            return Answer(toast=t.GROUP_POINTER)
+        log.debug("update %s: a group message, not answered", event.update_id)
+        return Answer()
 
     @asynccontextmanager
     async def _lock(self, key: str) -> AsyncIterator[None]:

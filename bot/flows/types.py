@@ -45,6 +45,8 @@ class Event:
     text: str = ""
     command: str = ""  # without the slash, lower case
     args: str = ""
+    # False for "/cmd@otherbot": a command meant for another bot in the same chat.
+    addressed: bool = True
     callback_data: str = ""
     message_id: int | None = None  # the message a button was on
     upload: Upload | None = None

@@ -37,6 +37,7 @@ from bot.flows.types import Attachment, Conversation
 from bot.handlers.events import ALLOWED_UPDATES, event_from_update
 from bot.handlers.pipeline import Pipeline, protected_logs
 from bot.handlers.render import Keyboard, SendError, SendErrorKind, classify
+from bot.reminders.limiter import RateLimiter, build_limiter
 from bot.texts.transport import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,15 @@ def build_bot(settings: BotSettings) -> Bot:
     return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
 
 
-def build_dispatcher(conversation: Conversation, bot: Bot, bot_username: str) -> Dispatcher:
-    """A Dispatcher that hands every message and button press to ``conversation``."""
-    pipeline = Pipeline(conversation, AiogramPort(bot))
+def build_dispatcher(
+    conversation: Conversation,
+    bot: Bot,
+    bot_username: str,
+    limiter: RateLimiter | None = None,
+) -> Dispatcher:
+    """A Dispatcher that hands every message and button press to ``conversation`` and
+    paces the replies through ``limiter``."""
+    pipeline = Pipeline(conversation, AiogramPort(bot), limiter=limiter)
     fetcher = _fetcher(bot)
     dispatcher = Dispatcher(disable_fsm=True)
 
@@ -197,8 +204,10 @@ async def run_polling(
     conversation: Conversation,
     *,
     stop: asyncio.Event | None = None,
+    limiter: RateLimiter | None = None,
 ) -> None:
-    """Poll until ``stop`` is set (or, without one, until SIGINT/SIGTERM)."""
+    """Poll until ``stop`` is set (or, without one, until SIGINT/SIGTERM). Replies are paced
+    by ``limiter``, or by one of this process's own built from ``settings``."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     with protected_logs(settings.telegram_bot_token.get_secret_value()):
@@ -206,7 +215,9 @@ async def run_polling(
         try:
             me = await bot.me()
             await set_commands(bot)
-            dispatcher = build_dispatcher(conversation, bot, me.username or "")
+            dispatcher = build_dispatcher(
+                conversation, bot, me.username or "", limiter or build_limiter(settings)
+            )
             polling = asyncio.create_task(
                 dispatcher.start_polling(
                     bot,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.flows.types import Event, EventKind, Upload
 
@@ -36,18 +36,23 @@ UNSUPPORTED_CONTENT = (
 Fetcher = Callable[[str], Callable[[], Awaitable[bytes]]]
 
 
-def parse_command(text: str, bot_username: str = "") -> tuple[str, str] | None:
-    """``/Start@bot  inv_x`` → ("start", "inv_x"); None when the text is not a command
-    (or is addressed to another bot)."""
+class Command(NamedTuple):
+    name: str  # without the slash, lower case
+    args: str
+    addressed: bool  # names this bot, or no bot at all
+
+
+def parse_command(text: str, bot_username: str = "") -> Command | None:
+    """``/Start@bot  inv_x`` → Command("start", "inv_x", addressed); None when the text is
+    not a command. A command naming a bot is ours only if it names us by our username."""
     if not text.startswith("/") or len(text) == 1:
         return None
     head, _, args = text.partition(" ")
     command, _, addressee = head[1:].partition("@")
-    if addressee and bot_username and addressee.lower() != bot_username.lower():
-        return None
     if not command:
         return None
-    return command.lower(), args.strip()
+    addressed = not addressee or (bool(bot_username) and addressee.lower() == bot_username.lower())
+    return Command(command.lower(), args.strip(), addressed)
 
 
 def event_from_update(
@@ -99,8 +104,14 @@ def _message_event(
     if text is not None:
         command = parse_command(text, bot_username)
         if command is not None:
-            name, args = command
-            return Event(kind=EventKind.COMMAND, text=text, command=name, args=args, **base)
+            return Event(
+                kind=EventKind.COMMAND,
+                text=text,
+                command=command.name,
+                args=command.args,
+                addressed=command.addressed,
+                **base,
+            )
         return Event(kind=EventKind.TEXT, text=text, **base)
 
     document = message.get("document")

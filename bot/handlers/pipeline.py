@@ -4,6 +4,12 @@ The adapter maps the update to an ``Event`` and calls ``Pipeline.process`` synch
 arrival (it takes the user's place in line before its first await). The pipeline answers a
 button press at once, runs the conversation in the user's turn, renders the answer, and
 writes one INFO line: update id, kind, outcome, duration. Never the text.
+
+Replies are paced by the rate limiter, so a user who sends faster than Telegram lets the bot
+answer builds up a line of waiting updates. The line is capped: beyond ``MAX_WAITING`` the
+user is told once to slow down and the excess is dropped, so one flooding user costs the
+bot a bounded amount of memory and their own replies a bounded delay (about ``MAX_WAITING``
+seconds at one message a second), while other users' updates never wait behind them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Awaitable, Iterator
 from bot.flows.types import Answer, Conversation, Event, EventKind, Reply
 from bot.handlers.events import UserTurns
 from bot.handlers.render import BotPort, Renderer, SendError
+from bot.reminders.limiter import RateLimiter, Unlimited
 from bot.texts import transport as texts
 
 log = logging.getLogger(__name__)
@@ -25,6 +32,9 @@ log = logging.getLogger(__name__)
 # A button press is answered with the flow's toast if the flow is this quick, else at once
 # with nothing, so the button never spins while the conversation works.
 CALLBACK_GRACE_S = 0.25
+# Updates of one user that may be in line (the one being handled included). Ten covers a
+# user's quick burst of questions and a few double taps; a paste bot or script sends more.
+MAX_WAITING = 10
 
 
 class Pipeline:
@@ -33,18 +43,61 @@ class Pipeline:
         conversation: Conversation,
         port: BotPort,
         *,
+        limiter: RateLimiter | None = None,
         callback_grace_s: float = CALLBACK_GRACE_S,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self._conversation = conversation
         self._port = port
-        self._renderer = Renderer(port)
+        self._renderer = Renderer(port, limiter or Unlimited())
         self._turns = UserTurns()
         self._grace = callback_grace_s
+        self._max_waiting = max_waiting
+        self._waiting: dict[int, int] = {}
+        self._told_to_slow_down: set[int] = set()
 
     def process(self, event: Event, *, callback_id: str | None = None) -> Awaitable[None]:
         """Start handling ``event``; must be called on arrival, before any await."""
-        turn = self._turns.enter(event.user_id)
+        user_id = event.user_id
+        waiting = self._waiting.get(user_id, 0)
+        if waiting >= self._max_waiting:
+            return self._shed(event, callback_id, waiting)
+        self._waiting[user_id] = waiting + 1
+        turn = self._turns.enter(user_id)
         return self._process(event, callback_id, turn)
+
+    def _leave_line(self, user_id: int) -> None:
+        left = self._waiting[user_id] - 1
+        if left:
+            self._waiting[user_id] = left
+        else:
+            del self._waiting[user_id]
+            self._told_to_slow_down.discard(user_id)
+
+    async def _shed(self, event: Event, callback_id: str | None, waiting: int) -> None:
+        """An update over the user's cap: the first is answered with a request to slow down,
+        in line after the updates already waiting; the rest are dropped."""
+        first = event.user_id not in self._told_to_slow_down
+        self._told_to_slow_down.add(event.user_id)
+        turn = self._turns.enter(event.user_id) if first else None
+        try:
+            if callback_id is not None:
+                await self._answer_callback(callback_id, texts.SLOW_DOWN, alert=False)
+            if turn is not None:
+                async with turn:
+                    await self._renderer.deliver(
+                        event.chat_id, (Reply(texts.SLOW_DOWN),), update_id=event.update_id
+                    )
+        except Exception as error:  # noqa: BLE001  (one update must not end the polling loop)
+            _log_failure(event, error, "delivery")
+        finally:
+            log.info(
+                "update %s %s dropped: %d updates of this user in line%s",
+                event.update_id,
+                event.kind,
+                waiting,
+                ", asked to slow down" if first else "",
+            )
 
     async def _process(
         self,
@@ -70,6 +123,7 @@ class Pipeline:
             outcome = "failed"
             _log_failure(event, error, "delivery")
         finally:
+            self._leave_line(event.user_id)
             log.info(
                 "update %s %s %s in %d ms",
                 event.update_id,
@@ -88,10 +142,17 @@ class Pipeline:
                 answer = await self._conversation.handle(event)
             except Exception as error:  # noqa: BLE001  (the user gets a reply, not silence)
                 _log_failure(event, error, "conversation")
-                await self._renderer.deliver(event.chat_id, (Reply(texts.INTERNAL_ERROR),))
+                await self._renderer.deliver(
+                    event.chat_id, (Reply(texts.INTERNAL_ERROR),), update_id=event.update_id
+                )
                 return _FAILED
             pressed = event.message_id if event.kind is EventKind.CALLBACK else None
-            await self._renderer.deliver(event.chat_id, answer.replies, pressed_message_id=pressed)
+            await self._renderer.deliver(
+                event.chat_id,
+                answer.replies,
+                pressed_message_id=pressed,
+                update_id=event.update_id,
+            )
             return answer
 
     async def _answer_callback(self, callback_id: str, text: str, *, alert: bool) -> None:

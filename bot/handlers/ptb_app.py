@@ -31,6 +31,7 @@ from bot.flows.types import Attachment, Conversation
 from bot.handlers.events import ALLOWED_UPDATES, event_from_update
 from bot.handlers.pipeline import Pipeline, protected_logs
 from bot.handlers.render import Keyboard, SendError, SendErrorKind, classify
+from bot.reminders.limiter import RateLimiter, build_limiter
 from bot.texts.transport import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -153,9 +154,14 @@ def _fetcher(bot: Bot) -> Callable[[str], Callable[[], Awaitable[bytes]]]:
     return for_file
 
 
-def build_application(settings: BotSettings, conversation: Conversation) -> AnyApplication:
+def build_application(
+    settings: BotSettings,
+    conversation: Conversation,
+    limiter: RateLimiter | None = None,
+) -> AnyApplication:
     """An Application aimed at ``settings.telegram_api_url`` that hands every message and
-    button press to ``conversation``; use it as ``async with``, then start polling."""
+    button press to ``conversation``, replies paced by ``limiter`` (or one of its own);
+    use it as ``async with``, then start polling."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     base = settings.telegram_api_url
@@ -167,7 +173,9 @@ def build_application(settings: BotSettings, conversation: Conversation) -> AnyA
         .concurrent_updates(MAX_CONCURRENT_UPDATES)
         .build()
     )
-    pipeline = Pipeline(conversation, PtbPort(application.bot))
+    pipeline = Pipeline(
+        conversation, PtbPort(application.bot), limiter=limiter or build_limiter(settings)
+    )
     fetcher = _fetcher(application.bot)
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -204,6 +212,7 @@ async def run_polling(
     conversation: Conversation,
     *,
     stop: asyncio.Event | None = None,
+    limiter: RateLimiter | None = None,
 ) -> None:
     """Poll until ``stop`` is set (or, without one, until the task is cancelled)."""
     if settings.telegram_bot_token is None:
@@ -211,7 +220,7 @@ async def run_polling(
     stop = stop or asyncio.Event()
     # Entered before building: PTB logs its URLs, token included, at DEBUG while building.
     with protected_logs(settings.telegram_bot_token.get_secret_value()):
-        application = build_application(settings, conversation)
+        application = build_application(settings, conversation, limiter)
         async with application:
             await set_commands(application.bot)
             updater = application.updater

@@ -3,8 +3,9 @@
 An adapter implements ``BotPort`` (four calls, its library's errors translated into
 ``SendError``); everything a user notices about delivery lives here once: long texts split
 at line boundaries without breaking HTML, edit in place after a button press, fall back to
-a new message when the old one cannot be edited, retry once after a flood wait, drop on a
-block, and resend as plain text when Telegram cannot parse the HTML.
+a new message when the old one cannot be edited, pace every message through the rate
+limiter the reminder worker shares, wait out flood limits as long as Telegram asks, drop on
+a block, and resend as plain text when Telegram cannot parse the HTML.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from bot.flows.types import MAX_MESSAGE_CHARS, Attachment, Button, Reply
+from bot.reminders.limiter import RateLimiter, Unlimited
 
 log = logging.getLogger(__name__)
 
 MAX_CAPTION_CHARS = 1024
-# A flood wait longer than this is not waited out inside one update; the reply is dropped.
-MAX_RETRY_WAIT_S = 30.0
+# Attempts of one Bot API call that Telegram answers with 429; each waits the full
+# retry_after it names. After the last the reply is given up, with a warning.
+MAX_FLOOD_ATTEMPTS = 5
 
 Keyboard = tuple[tuple[Button, ...], ...]
 T = TypeVar("T")
@@ -201,6 +204,7 @@ class Renderer:
     """Delivers replies through a ``BotPort`` with the error policy every transport shares."""
 
     port: BotPort
+    limiter: RateLimiter = field(default_factory=Unlimited)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def deliver(
@@ -209,6 +213,7 @@ class Renderer:
         replies: tuple[Reply, ...],
         *,
         pressed_message_id: int | None = None,
+        update_id: int | None = None,
     ) -> None:
         """Send the replies in order; the first ``edit`` reply after a button press
         replaces the message the button was on. Logs and stops when the chat is gone."""
@@ -220,7 +225,9 @@ class Renderer:
                     editable = None
                 await self.reply(chat_id, reply, edit_message_id=target)
         except Dropped as dropped:
-            log.warning("reply to chat %d dropped: %s", chat_id, dropped.reason)
+            log.warning(
+                "update %s: reply to chat %d given up: %s", update_id, chat_id, dropped.reason
+            )
 
     async def reply(self, chat_id: int, reply: Reply, *, edit_message_id: int | None) -> int:
         """Deliver one reply; return the id of the message that now shows it."""
@@ -243,17 +250,19 @@ class Renderer:
         assert attachment is not None
         if utf16_len(reply.text) <= MAX_CAPTION_CHARS:
             return await self._call(
+                chat_id,
                 lambda plain: self.port.send_document(
                     chat_id,
                     attachment,
                     plain_text(reply.text) if plain else reply.text,
                     reply.buttons,
                     html=not plain,
-                )
+                ),
             )
         # A caption holds 1024 characters: a longer text follows the file as messages.
         await self._call(
-            lambda plain: self.port.send_document(chat_id, attachment, "", (), html=False)
+            chat_id,
+            lambda plain: self.port.send_document(chat_id, attachment, "", (), html=False),
         )
         return await self.reply(chat_id, Reply(reply.text, reply.buttons), edit_message_id=None)
 
@@ -266,13 +275,14 @@ class Renderer:
     ) -> int:
         try:
             await self._call(
+                chat_id,
                 lambda plain: self.port.edit_text(
                     chat_id,
                     message_id,
                     plain_text(text) if plain else text,
                     keyboard,
                     html=not plain,
-                )
+                ),
             )
         except SendError as error:
             if error.kind is SendErrorKind.NOT_MODIFIED:
@@ -285,28 +295,35 @@ class Renderer:
 
     async def _send(self, chat_id: int, text: str, keyboard: Keyboard) -> int:
         return await self._call(
+            chat_id,
             lambda plain: self.port.send_text(
                 chat_id,
                 plain_text(text) if plain else text,
                 keyboard,
                 html=not plain,
-            )
+            ),
         )
 
-    async def _call(self, make: Callable[[bool], Awaitable[T]]) -> T:
-        """One Bot API call with the shared policy: wait out one flood limit, give up on a
-        blocked chat, and resend as plain text what Telegram could not parse."""
+    async def _call(self, chat_id: int, make: Callable[[bool], Awaitable[T]]) -> T:
+        """One Bot API call with the shared policy: wait for the chat's and the bot's next
+        slot, wait out flood limits, give up on a blocked chat, and resend as plain text what
+        Telegram could not parse."""
         plain = False
-        waited = False
+        flooded = 0
         while True:
+            await self.limiter.acquire(chat_id)
             try:
                 return await make(plain)
             except SendError as error:
                 if error.kind is SendErrorKind.RETRY_AFTER:
-                    if waited or error.retry_after_s > MAX_RETRY_WAIT_S:
+                    flooded += 1
+                    # Everyone's next slot moves back, so other chats do not run into it too.
+                    await self.limiter.penalize(chat_id, error.retry_after_s)
+                    if flooded >= MAX_FLOOD_ATTEMPTS:
                         raise Dropped(error.kind, error.retry_after_s) from None
-                    log.warning("flood limit: retrying in %.1f s", error.retry_after_s)
-                    waited = True
+                    log.warning(
+                        "flood limit for chat %d: retrying in %.1f s", chat_id, error.retry_after_s
+                    )
                     await self.sleep(error.retry_after_s)
                     continue
                 if error.kind is SendErrorKind.BLOCKED:
@@ -320,3 +337,5 @@ class Renderer:
                 if error.kind is SendErrorKind.OTHER:
                     log.error("Bot API call failed with error %d", error.code)
                 raise
+            finally:
+                await self.limiter.sent(chat_id)

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from bot.flows.types import Notifier
+from bot.reminders.limiter import build_limiter
 from bot.reminders.senders import AiogramNotifier, PtbNotifier
 from bot.reminders.settings import PUBLIC_API_URL, ReminderSettings
-from bot.reminders.worker import ReminderWorker, build_limiter
+from bot.reminders.worker import ReminderWorker
 from core.bootstrap import open_core, quiet_noisy_loggers
 from core.config import ConfigError
 

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows.types import DeliveryStatus, Notifier
-from bot.reminders.limiter import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from bot.reminders.limiter import RateLimiter, build_limiter
 from bot.reminders.settings import ReminderSettings
 from bot.texts.notify import render
 from core import reminders as r
@@ -99,13 +99,6 @@ class SentLedger:
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def build_limiter(settings: ReminderSettings, redis: Redis | None = None) -> RateLimiter:
-    """Shared through Redis when REDIS_URL is set, so several workers keep one budget."""
-    if redis is not None:
-        return RedisRateLimiter(redis, settings.telegram_global_rate, settings.telegram_chat_rate)
-    return LocalRateLimiter(settings.telegram_global_rate, settings.telegram_chat_rate)
 
 
 class ReminderWorker:

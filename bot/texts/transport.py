@@ -18,3 +18,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 # Sent when the conversation itself failed; nothing the user sent is lost.
 INTERNAL_ERROR = "抱歉，处理时出了点问题，请稍后再试。如果一直这样，请发送 /help。"
+
+# Sent once when a user has sent more than the bot keeps in line; the excess is not handled.
+SLOW_DOWN = "消息太多了，请慢一点。刚才多出来的消息没有处理，等我回复完再发。"

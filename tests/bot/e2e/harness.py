@@ -24,6 +24,9 @@ def bot_settings(fake: FakeBotApi, framework: str, **overrides: Any) -> BotSetti
         "telegram_api_url": fake.base_url,
         "bot_framework": framework,
         "secret_key": TEST_SECRET,
+        # Conversations in tests run faster than anyone types; the pacing tests set
+        # Telegram's own rate of one message a second per chat.
+        "telegram_chat_rate": 100.0,
         **overrides,
     }
     return BotSettings(_env_file=None, **values)

@@ -109,6 +109,45 @@ async def test_a_group_chat_gets_a_pointer_and_no_personal_data(
     assert world.api.sent_to(OWNER) == []
 
 
+async def test_in_a_group_only_commands_to_this_bot_are_answered(
+    world: World, settled: Settled
+) -> None:
+    # Report: with access to every group message the bot answered each one with the pointer.
+    group = -4242
+    api = world.api
+    async with polling(world.framework, world.settings, world.conversation, api):
+        for text in (
+            "大家好",
+            "违约金怎么算",
+            "/status@otherbot",
+            "/start",
+            "/help@wangqian_test_bot",
+        ):
+            await settled.wait(api.push_message(OWNER, text, chat_type="group", chat_id=group))
+        await settled.wait(api.push_message(STRANGER, "/faq", chat_type="group", chat_id=group))
+        await settled.wait(api.push_sticker(OWNER))  # in private: still answered
+        pointer = api.sent_to(group)[0].message_id
+        pressed = api.push_callback(OWNER, "m:st", pointer, chat_id=group, strict=False)
+        await settled.wait(pressed)
+
+    assert [message.text for message in api.sent_to(group)] == [visible(t.GROUP_POINTER)] * 3
+    [toast] = list(api.callback_answers.values())
+    assert toast.get("text") == visible(t.GROUP_POINTER)
+    assert [message.text for message in api.sent_to(OWNER)] == [visible(t.NOT_TEXT_HINT)]
+
+
+async def test_in_private_a_command_for_another_bot_is_ignored(
+    world: World, settled: Settled
+) -> None:
+    chat = Chat(world.api, settled, OWNER)
+    async with polling(world.framework, world.settings, world.conversation, world.api):
+        await chat.send("/start@otherbot")
+        await chat.send("/help@WangQian_Test_Bot")
+
+    [reply] = chat.texts()
+    assert reply.startswith(visible(t.HELP)[:10])
+
+
 async def test_registration_resumes_after_a_restart_even_on_the_other_framework(
     world: World, settled: Settled
 ) -> None:

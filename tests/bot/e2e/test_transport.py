@@ -14,8 +14,9 @@ import logging
 import pytest
 
 from bot.flows.types import Answer, Attachment, Button, Event, EventKind, Reply
+from bot.handlers.pipeline import MAX_WAITING
 from bot.texts import transport as texts
-from tests.bot.e2e.harness import bot_settings, polling, until
+from tests.bot.e2e.harness import Settled, bot_settings, polling, until
 from tests.fakes.botapi import FakeBotApi, parse_html
 
 USER = 501
@@ -362,3 +363,62 @@ async def test_a_file_reply_arrives_as_a_document_with_its_caption(
     assert message.kind == "document" and message.text == "协议副本 & 附件"
     assert message.file is not None and message.file.content == b"%PDF-1.7 signed"
     assert message.file.file_name == "协议.pdf"
+
+
+# --- pacing under Telegram's flood limits (report: 335 replies met a 429, some were lost) ---
+
+
+@pytest.fixture
+def telegram_rates(fake_botapi: FakeBotApi, framework: str):  # type: ignore[no-untyped-def]
+    """The fake enforces flood limits, the bot paces at Telegram's published rates."""
+    fake_botapi.rate_limits = True
+    return bot_settings(fake_botapi, framework, telegram_chat_rate=1.0)
+
+
+async def test_a_burst_from_many_users_is_answered_in_full_without_flood_errors(
+    framework, telegram_rates, conversation, fake_botapi, settled: Settled
+):
+    users = range(600, 620)
+    async with polling(framework, telegram_rates, conversation, fake_botapi):
+        pushed = [fake_botapi.push_message(u, f"问题{n}") for n in range(10) for u in users]
+        for update_id in pushed:
+            await settled.wait(update_id, timeout=30)
+
+    for user in users:
+        assert [m.text for m in fake_botapi.sent_to(user)] == [f"收到：问题{n}" for n in range(10)]
+    assert fake_botapi.rate_limited_count == 0
+
+
+async def test_a_flooding_user_gets_a_bounded_line_and_one_request_to_slow_down(
+    framework, telegram_rates, conversation, fake_botapi, settled: Settled
+):
+    async with polling(framework, telegram_rates, conversation, fake_botapi):
+        pushed = [fake_botapi.push_message(USER, f"刷屏{n}") for n in range(200)]
+        other = fake_botapi.push_message(OTHER_USER, "我也在")
+        await settled.wait(other, timeout=5)
+        assert fake_botapi.last_text(OTHER_USER) == "收到：我也在"
+        for update_id in pushed:
+            await settled.wait(update_id, timeout=30)
+
+    sent = [m.text or "" for m in fake_botapi.sent_to(USER)]
+    assert sent.count(texts.SLOW_DOWN) == 1
+    answered = [int(text.removeprefix("收到：刷屏")) for text in sent if text != texts.SLOW_DOWN]
+    # The line holds MAX_WAITING; a few more get in as the first replies go out meanwhile.
+    assert answered[:MAX_WAITING] == list(range(MAX_WAITING))
+    assert answered == sorted(answered) and len(answered) <= 2 * MAX_WAITING
+    assert fake_botapi.rate_limited_count == 0
+
+
+async def test_repeated_flood_limits_are_each_waited_out_in_full(
+    framework, settings, conversation, fake_botapi
+):
+    async with polling(framework, settings, conversation, fake_botapi):
+        fake_botapi.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", 2, 2)
+        fake_botapi.push_message(USER, "hello")
+        sent = await fake_botapi.wait_for(
+            lambda call: call.method == "sendMessage" and call.status == 200, timeout=8
+        )
+
+    first, second = [c for c in fake_botapi.calls_to("sendMessage") if c.status == 429]
+    assert second.at - first.at >= 1.9 and sent.at - second.at >= 1.9
+    assert fake_botapi.last_text(USER) == "收到：hello"
