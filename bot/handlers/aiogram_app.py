@@ -188,6 +188,7 @@ def build_dispatcher(
 
     dispatcher.message.register(on_message)
     dispatcher.callback_query.register(on_callback)
+    dispatcher["pipeline"] = pipeline
     return dispatcher
 
 
@@ -235,6 +236,7 @@ async def run_polling(
                     with contextlib.suppress(RuntimeError):
                         await dispatcher.stop_polling()
             await polling
+            await dispatcher["pipeline"].close()
         finally:
             await bot.session.close()
             log.info("aiogram polling stopped")

@@ -19,7 +19,8 @@ import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterator
+from typing import Any
 
 from bot.flows.types import Answer, Conversation, Event, EventKind, Reply
 from bot.handlers.events import UserTurns
@@ -55,16 +56,45 @@ class Pipeline:
         self._max_waiting = max_waiting
         self._waiting: dict[int, int] = {}
         self._told_to_slow_down: set[int] = set()
+        self._active: set[asyncio.Future[None]] = set()
+        self._closed = False
 
     def process(self, event: Event, *, callback_id: str | None = None) -> Awaitable[None]:
         """Start handling ``event``; must be called on arrival, before any await."""
+        if self._closed:
+            log.info("update %s arrived while stopping; left for the next start", event.update_id)
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
         user_id = event.user_id
         waiting = self._waiting.get(user_id, 0)
         if waiting >= self._max_waiting:
-            return self._shed(event, callback_id, waiting)
+            return self._track(self._shed(event, callback_id, waiting))
         self._waiting[user_id] = waiting + 1
         turn = self._turns.enter(user_id)
-        return self._process(event, callback_id, turn)
+        return self._track(self._process(event, callback_id, turn))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        task = asyncio.ensure_future(work)
+        self._active.add(task)
+        task.add_done_callback(self._active.discard)
+        return task
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Let updates in hand finish (up to ``timeout_s``), then cancel the rest.
+
+        Called before the bot's HTTP session is closed: a reply sent after that would make
+        the library open a new session that nobody closes.
+        """
+        self._closed = True
+        if not self._active:
+            return
+        _, late = await asyncio.wait(set(self._active), timeout=timeout_s)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("%d updates still in hand at shutdown were cancelled", len(late))
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _leave_line(self, user_id: int) -> None:
         left = self._waiting[user_id] - 1

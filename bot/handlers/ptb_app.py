@@ -192,6 +192,7 @@ def build_application(
 
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
+    application.bot_data["pipeline"] = pipeline
     return application
 
 
@@ -236,6 +237,7 @@ async def run_polling(
             finally:
                 if updater.running:
                     await updater.stop()
+                await application.bot_data["pipeline"].close()
                 if application.running:
                     await application.stop()
                 log.info("PTB polling stopped")
