@@ -911,6 +911,7 @@ class AgreementService:
 
     async def expire_due(self, now: datetime | None = None) -> list[Transition]:
         """Expire unanswered invitations and lapse unsealed signatures whose deadline passed."""
+        # Missing: termination steps past termination_respond_by only get reminders, no expiry.
         now = now or self.now()
         actor = Actor.system()
         done: list[Transition] = []

@@ -39,6 +39,7 @@ class RateLimiter(Protocol):
         from now, since Telegram measures the gap between arrivals, not between our slots."""
 
 
+# Missing: groups are paced like private chats; Telegram allows only about 20 a minute there.
 class LocalRateLimiter:
     """For one worker process."""
 
