@@ -60,11 +60,13 @@ class Console:
         self._updates = count(1)
         self._messages = count(1)
         self._last_message: int | None = None
+        self._ended = False
 
     # ------------------------------------------------------------------ Notifier
 
     async def push(self, chat_id: int, reply: Reply) -> Delivery:
-        if chat_id != self._user_id:
+        if chat_id != self._user_id or self._ended:
+            # Not printed after the goodbye: the push waits for the next console session.
             # Another console user's push (the demo graduate's, say) waits until they are here.
             return Delivery(DeliveryStatus.DEFERRED, retry_after_s=OTHER_USER_RETRY_S)
         self._write(t.CONSOLE_PUSH)
@@ -90,6 +92,7 @@ class Console:
                 event = await self._event_for(text)
                 if event is not None:
                     await self._handle(event)
+        self._ended = True
         self._write(t.CONSOLE_BYE)
 
     async def _event_for(self, text: str) -> Event | None:

@@ -233,3 +233,12 @@ async def test_pushes_for_another_console_user_are_not_shown_here():
     assert elsewhere.status is DeliveryStatus.DEFERRED
     assert mine.status is DeliveryStatus.SENT
     assert "给你的邀请" in out.getvalue() and "演示用户" not in out.getvalue()
+
+
+async def test_a_push_arriving_after_the_goodbye_waits_for_the_next_session():
+    out = io.StringIO()
+    console = Console(Echo(), user_id=7, out=out)
+    await console.run(io.StringIO(""))
+    late = await console.push(7, Reply("📩 新邀请"))
+    assert late.status is DeliveryStatus.DEFERRED
+    assert "新邀请" not in out.getvalue()
