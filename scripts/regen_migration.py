@@ -10,6 +10,8 @@ revisions (audit-log triggers and so on) are kept as they are.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,7 +37,29 @@ def main() -> None:
     produced = next(VERSIONS.glob("0001_*.py"))
     if produced != TARGET:
         produced.rename(TARGET)
+    tidy(TARGET)
     print(f"wrote {TARGET}")
+
+
+def tidy(path: Path) -> None:
+    """Hold the generated file to the project's style: ruff, and no line over 99."""
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run([ruff, "format", "-q", str(path)], check=True)
+    subprocess.run([ruff, "check", "-q", "--fix", "--select", "I,F401", str(path)], check=True)
+    lines = []
+    for line in path.read_text().splitlines():
+        if len(line) > 99 and line.strip().startswith('"') and ", '" in line:
+            # A long SQL literal (a partial index's WHERE): split into adjacent pieces.
+            indent = line[: len(line) - len(line.lstrip())]
+            body = line.strip().rstrip(",")
+            tail = "," if line.rstrip().endswith(",") else ""
+            pieces = body[1:-1].split(", ")
+            for i, piece in enumerate(pieces):
+                end = "" if i == len(pieces) - 1 else ", "
+                lines.append(f'{indent}"{piece}{end}"' + (tail if end == "" else ""))
+        else:
+            lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
 
 
 def generate(tmp: Path) -> None:

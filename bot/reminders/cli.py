@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -26,25 +25,16 @@ from bot.reminders.senders import AiogramNotifier, PtbNotifier
 from bot.reminders.settings import PUBLIC_API_URL, ReminderSettings
 from bot.reminders.worker import ReminderWorker
 from core.bootstrap import open_core, quiet_noisy_loggers
+from core.cli import parse_time
 from core.config import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-def parse_now(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone, e.g. {text}+08:00")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot reminders", description=__doc__)
     p.add_argument("--once", action="store_true", help="one pass, then exit")
-    p.add_argument("--now", type=parse_now, help="with --once: the time the pass runs as of")
+    p.add_argument("--now", type=parse_time, help="with --once: the time the pass runs as of")
     return p
 
 

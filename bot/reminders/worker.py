@@ -196,7 +196,9 @@ class ReminderWorker:
             outcomes = []
             for v in queue:
                 async with gate:
-                    outcomes.append(await self._deliver(v.item, v.notice))  # type: ignore[arg-type]
+                    notice = v.notice
+                    assert notice is not None  # prepared verdicts always carry one
+                    outcomes.append(await self._deliver(v.item, notice))
             return outcomes
 
         for outcomes in await asyncio.gather(*(in_order(q) for q in by_chat.values())):
